@@ -1,0 +1,3 @@
+"""发票平台 Fapiao: an open-source electronic-invoice platform."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from fapiao.cli import main
+
+main()

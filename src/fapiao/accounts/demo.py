@@ -1,0 +1,73 @@
+"""Demo organizations and people (`fapiao demo`)."""
+
+from dataclasses import dataclass
+
+from allauth.account.models import EmailAddress
+from django.db import transaction
+
+from fapiao.accounts.models import Membership, Organization, Role, User
+from fapiao.rules import regions
+
+DEMO_PASSWORD = "Yunfan-Demo-2026"
+
+DEMO_ORG = {
+    "name": "北京云帆数字科技有限公司",
+    "tax_id": "91110108MA01YF8K3U",
+    "address": "北京市海淀区中关村大街27号中关村大厦12层1208室",
+    "phone": "010-62551208",
+    "bank_name": "招商银行北京中关村支行",
+    "bank_account": "110912345610801",
+}
+SECOND_ORG = {
+    "name": "上海明澜商贸有限公司",
+    "tax_id": "91310115MA1K4LPB0X",
+    "address": "上海市浦东新区张杨路188号汤臣中心9楼",
+    "phone": "021-58781188",
+    "bank_name": "中国工商银行上海张杨路支行",
+    "bank_account": "1001202109000188216",
+}
+DEMO_PEOPLE = [
+    # email, name, mobile, organization key, role
+    ("admin@yunfan.demo", "张伟", "13800000001", "demo", Role.ADMIN),
+    ("issuer@yunfan.demo", "王丽", "13800000002", "demo", Role.ISSUER),
+    ("reviewer@yunfan.demo", "李强", "13800000003", "demo", Role.REVIEWER),
+    ("viewer@yunfan.demo", "赵敏", "13800000004", "demo", Role.VIEWER),
+    ("admin@minglan.demo", "陈静", "13900000001", "second", Role.ADMIN),
+]
+
+
+@dataclass(frozen=True)
+class DemoAccounts:
+    organization: Organization
+    second_organization: Organization
+    logins: list[tuple[str, str, str]]  # (email, name, role label)
+
+
+def _organization(fields: dict) -> Organization:
+    region = regions.region_from_uscc(fields["tax_id"])
+    org, _ = Organization.objects.get_or_create(
+        tax_id=fields["tax_id"],
+        defaults={**fields, "region_code": region.code if region else ""},
+    )
+    return org
+
+
+@transaction.atomic
+def demo_accounts_create() -> DemoAccounts:
+    orgs = {"demo": _organization(DEMO_ORG), "second": _organization(SECOND_ORG)}
+    logins = []
+    for email, name, mobile, org_key, role in DEMO_PEOPLE:
+        user = User.objects.filter(email__iexact=email).first()
+        if user is None:
+            user = User.objects.create_user(email=email, password=DEMO_PASSWORD, name=name,
+                                            mobile=mobile)  # fmt: skip
+        EmailAddress.objects.update_or_create(
+            user=user, email=email, defaults={"verified": True, "primary": True}
+        )
+        Membership.objects.get_or_create(
+            user=user, organization=orgs[org_key], defaults={"role": role}
+        )
+        logins.append((email, f"{name}（{orgs[org_key].name}）", role.label))
+    return DemoAccounts(
+        organization=orgs["demo"], second_organization=orgs["second"], logins=logins
+    )

@@ -1,0 +1,46 @@
+"""The platform's main navigation.
+
+Each domain app registers its module here from its AppConfig.ready(), so the navigation shows
+exactly the modules that are installed and working: no placeholder pages.
+"""
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+
+@dataclass(frozen=True)
+class NavItem:
+    key: str
+    label: str  # lazy translation
+    url_name: str
+    order: int
+    requires_organization: bool = True
+    description: str = ""  # lazy translation, shown on the welcome page
+
+
+_items: dict[str, NavItem] = {}
+
+
+def register(item: NavItem) -> None:
+    _items[item.key] = item
+
+
+def items_for(request) -> list[dict]:
+    organization = getattr(request, "organization", None)
+    visible = []
+    for item in sorted(_items.values(), key=lambda i: i.order):
+        if item.requires_organization and organization is None:
+            continue
+        url = reverse(item.url_name)
+        visible.append(
+            {
+                "key": item.key,
+                "label": item.label,
+                "url": url,
+                "active": request.path == url
+                or (url != "/" and request.path.startswith(url)),
+                "description": item.description,
+            }
+        )
+    return visible

@@ -1,0 +1,80 @@
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Count, F, Min, Max, Sum
+
+from fapiao.accounts.demo import DEMO_PASSWORD, DEMO_ORG, DEMO_PEOPLE
+from fapiao.accounts.models import Membership, Organization, Role, User
+from fapiao.invoices.models import Invoice, InvoiceLine, InvoiceStatus
+from fapiao.rules import tax, uscc
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(capsys):
+    call_command("demo")
+    return capsys.readouterr().out
+
+
+def test_demo_creates_the_organization_people_and_a_thousand_invoices(demo):
+    org = Organization.objects.get(tax_id=DEMO_ORG["tax_id"])
+    assert org.name == "北京云帆数字科技有限公司" and org.region_code.startswith("11")
+    roles = set(Membership.objects.filter(organization=org).values_list("role", flat=True))
+    assert roles == {Role.ADMIN, Role.ISSUER, Role.REVIEWER, Role.VIEWER}
+    visible = Invoice.objects.filter(seller_org=org) | Invoice.objects.filter(buyer_org=org)
+    assert 950 <= visible.count() <= 1100
+    assert "admin@yunfan.demo" in demo and DEMO_PASSWORD in demo
+
+
+def test_demo_is_idempotent(demo, capsys):
+    before = (User.objects.count(), Invoice.objects.count(), InvoiceLine.objects.count())
+    call_command("demo")
+    assert "未重复创建" in capsys.readouterr().out
+    assert (User.objects.count(), Invoice.objects.count(), InvoiceLine.objects.count()) == before
+
+
+def test_demo_invoices_are_realistic_and_consistent(demo):
+    org = Organization.objects.get(tax_id=DEMO_ORG["tax_id"])
+    issued = Invoice.objects.filter(seller_org=org)
+    span = issued.aggregate(first=Min("issue_date"), last=Max("issue_date"))
+    today = datetime.date.today()
+    assert span["last"] <= today
+    assert (today - span["first"]).days > 650  # spread over about 24 months
+    assert issued.values("buyer_name").distinct().count() > 20
+    assert set(issued.values_list("type_code", flat=True)) == {"31", "32"}
+    rates = set(InvoiceLine.objects.filter(invoice__seller_org=org).values_list("rate", flat=True))
+    assert {Decimal("0.13"), Decimal("0.09"), Decimal("0.06")} <= rates
+    statuses = set(issued.values_list("status", flat=True))
+    assert {InvoiceStatus.NORMAL, InvoiceStatus.FULLY_RED} <= statuses
+    # Header totals are the sums of the lines, and each line is within the tax tolerance.
+    mismatched = (
+        Invoice.objects.annotate(line_amount=Sum("lines__amount"), line_tax=Sum("lines__tax"))
+        .exclude(amount=F("line_amount"), tax=F("line_tax"))
+        .count()
+    )
+    assert mismatched == 0
+    for line in InvoiceLine.objects.filter(invoice__is_red=False)[:300]:
+        assert not tax.check_line(quantity=line.quantity, unit_price=line.unit_price,
+                                  amount=line.amount, rate=line.rate, tax=line.tax)  # fmt: skip
+    for tax_id in issued.values_list("buyer_tax_id", flat=True).distinct():
+        if tax_id:
+            assert uscc.check(tax_id).checksum_ok, tax_id
+
+
+def test_every_red_invoice_points_at_a_red_lettered_blue_invoice(demo):
+    reds = Invoice.objects.filter(is_red=True).select_related("original")
+    assert reds.exists()
+    for red in reds:
+        assert red.total < 0
+        assert red.original.status in (InvoiceStatus.FULLY_RED, InvoiceStatus.PARTLY_RED)
+        assert -red.total <= red.original.total
+
+
+def test_demo_people_can_sign_in(demo, client):
+    for email, *_ in DEMO_PEOPLE:
+        assert client.login(email=email, password=DEMO_PASSWORD), email
+        client.logout()
+    assert Invoice.objects.values("number").annotate(n=Count("id")).filter(n__gt=1).count() == 0

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class InvoicesConfig(AppConfig):
+    name = "fapiao.invoices"
+    label = "invoices"
+    verbose_name = "发票"

@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from fapiao.core import views as core_views
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("help/", core_views.help_page, name="help"),
+    path("healthz", core_views.health, name="health"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "fapiao.core.views.page_not_found"
+handler403 = "fapiao.core.views.permission_denied"
+handler500 = "fapiao.core.views.server_error"

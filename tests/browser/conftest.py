@@ -1,0 +1,145 @@
+"""Browser-test harness: the real server (`fapiao serve`) on a free port, driven by Playwright in
+Debian's chromium. Screenshots go to test-artifacts/screenshots/."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+CHROMIUM = os.environ.get("FAPIAO_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]  # fmt: skip
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _fapiao(env: dict, *args: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "fapiao", *args], env=env, capture_output=True,
+                            text=True, timeout=600)  # fmt: skip
+    if result.returncode != 0:
+        raise RuntimeError(f"fapiao {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+
+
+class _ServerDatabase:
+    """A database of the server's own: a temporary SQLite file, or a fresh PostgreSQL database
+    beside the one DATABASE_URL names (never the developer's own data)."""
+
+    def __init__(self, var_dir: Path):
+        self.url = os.environ.get("DATABASE_URL", "")
+        self.admin_url = None
+        if self.url.startswith(("postgres://", "postgresql://")):
+            parts = urlsplit(self.url)
+            name = f"{parts.path.lstrip('/')}_browser_{os.getpid()}"
+            self.admin_url, self.name = self.url, name
+            self.url = urlunsplit(parts._replace(path=f"/{name}"))
+            self._psql(f'DROP DATABASE IF EXISTS "{name}"')
+            self._psql(f'CREATE DATABASE "{name}"')
+        else:
+            self.url = f"sqlite:///{var_dir / 'browser.sqlite3'}"
+
+    def _psql(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(sql)
+
+    def drop(self) -> None:
+        if self.admin_url:
+            self._psql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """The platform served by `fapiao serve` with demo data; yields its base URL."""
+    var_dir = tmp_path_factory.mktemp("server-var")
+    database = _ServerDatabase(var_dir)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "FAPIAO_VAR_DIR": str(var_dir),
+        "DATABASE_URL": database.url,
+        "SITE_URL": f"http://127.0.0.1:{port}",
+        "FAPIAO_EMAIL": "file",
+        "LOG_LEVEL": "warning",
+    }
+    env.pop("SECRET_KEY", None)
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    _fapiao(env, "migrate", "--no-input")
+    _fapiao(env, "demo", "--invoices", "300", "--quiet-logins")
+    log = open(var_dir / "server.log", "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fapiao", "serve", "--no-migrate", "--port", str(port),
+         "--workers", "1", "--task-workers", "1"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("fapiao serve did not start:\n" + (var_dir / "server.log").read_text())
+        time.sleep(0.3)
+    try:
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+        database.drop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.fail(f"Debian's chromium is required for the browser tests ({CHROMIUM} is missing): "
+                    "apt-get install chromium")  # fmt: skip
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1360, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshot(page):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(name: str) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
