@@ -23,12 +23,16 @@ class Env:
         value = self.environ.get(name)
         file_name = self.environ.get(f"{name}_FILE")
         if value is not None and file_name is not None:
-            raise ImproperlyConfigured(f"{name} and {name}_FILE are both set; set only one of them.")
+            raise ImproperlyConfigured(
+                f"{name} and {name}_FILE are both set; set only one of them."
+            )
         if file_name is not None:
             try:
                 return Path(file_name).read_text(encoding="utf-8").strip()
             except OSError as exc:
-                raise ImproperlyConfigured(f"{name}_FILE={file_name!r} cannot be read: {exc}") from exc
+                raise ImproperlyConfigured(
+                    f"{name}_FILE={file_name!r} cannot be read: {exc}"
+                ) from exc
         return value
 
     def str(self, name: str, default: str = "") -> str:
@@ -70,9 +74,7 @@ class Env:
     def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
         value = self.str(name, default).lower()
         if value not in choices:
-            raise ImproperlyConfigured(
-                f"{name}={value!r} is not one of: {', '.join(choices)}."
-            )
+            raise ImproperlyConfigured(f"{name}={value!r} is not one of: {', '.join(choices)}.")
         return value
 
     def path(self, name: str, default: Path) -> Path:

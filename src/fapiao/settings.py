@@ -90,7 +90,9 @@ def _database(url: str) -> dict:
     config = dj_database_url.parse(url)
     if config["ENGINE"] == "django.db.backends.sqlite3":
         if config["NAME"] in ("", ":memory:"):
-            raise ImproperlyConfigured("DATABASE_URL must name an SQLite file, e.g. sqlite:///var/fapiao.sqlite3.")
+            raise ImproperlyConfigured(
+                "DATABASE_URL must name an SQLite file, e.g. sqlite:///var/fapiao.sqlite3."
+            )
         Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
         config["OPTIONS"] = {
             # WAL lets readers go on while one writer writes; IMMEDIATE takes the write lock at the
@@ -135,8 +137,10 @@ PASSWORD_HASHERS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -168,8 +172,9 @@ if EMAIL_KIND == "smtp":
         "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         "OPTIONS": {
             "host": env.str("EMAIL_HOST", "localhost"),
-            "port": env.int("EMAIL_PORT", 465 if _email_ssl else 587 if _email_tls else 25,
-                            minimum=1),
+            "port": env.int(
+                "EMAIL_PORT", 465 if _email_ssl else 587 if _email_tls else 25, minimum=1
+            ),
             "username": env.str("EMAIL_HOST_USER"),
             "password": env.str("EMAIL_HOST_PASSWORD"),
             "use_tls": _email_tls,
@@ -193,6 +198,7 @@ MEDIA_ROOT = str(env.path("FAPIAO_MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "/media/"
 STATIC_URL = "/static/"
 STATIC_ROOT = str(env.path("FAPIAO_STATIC_ROOT", VAR_DIR / "static"))
+Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # whitenoise expects it, even before collectstatic
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -224,4 +230,3 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
-

@@ -32,9 +32,14 @@ def member(org: Organization, role: Role = Role.ADMIN, email: str | None = None)
 
 
 def invoice(
-    *, seller: Organization | None = None, buyer: Organization | None = None,
-    amount: str = "100.00", rate: str = "0.06", day: datetime.date | None = None, **fields,
-) -> Invoice:  # fmt: skip
+    *,
+    seller: Organization | None = None,
+    buyer: Organization | None = None,
+    amount: str = "100.00",
+    rate: str = "0.06",
+    day: datetime.date | None = None,
+    **fields,
+) -> Invoice:
     amount_d = Decimal(amount)
     tax = (amount_d * Decimal(rate)).quantize(Decimal("0.01"))
     day = day or datetime.date.today()
@@ -57,7 +62,11 @@ def invoice(
         values["number"] = numbers.digital_number(day.year, "11", "2", next(_serial))
     inv = Invoice.objects.create(**values)
     InvoiceLine.objects.create(
-        invoice=inv, position=1, name="*信息技术服务*软件开发服务", amount=amount_d,
-        rate=Decimal(rate), tax=tax,
-    )  # fmt: skip
+        invoice=inv,
+        position=1,
+        name="*信息技术服务*软件开发服务",
+        amount=amount_d,
+        rate=Decimal(rate),
+        tax=tax,
+    )
     return inv

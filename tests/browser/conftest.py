@@ -17,9 +17,15 @@ REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 CHROMIUM = os.environ.get("FAPIAO_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 def _free_port() -> int:
@@ -29,8 +35,13 @@ def _free_port() -> int:
 
 
 def _fapiao(env: dict, *args: str) -> None:
-    result = subprocess.run([sys.executable, "-m", "fapiao", *args], env=env, capture_output=True,
-                            text=True, timeout=600)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "fapiao", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"fapiao {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
 
@@ -83,10 +94,24 @@ def server(tmp_path_factory):
     _fapiao(env, "demo", "--invoices", "300", "--quiet-logins")
     log = open(var_dir / "server.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "fapiao", "serve", "--no-migrate", "--port", str(port),
-         "--workers", "1", "--task-workers", "1"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "fapiao",
+            "serve",
+            "--no-migrate",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--task-workers",
+            "1",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -98,7 +123,9 @@ def server(tmp_path_factory):
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            raise RuntimeError("fapiao serve did not start:\n" + (var_dir / "server.log").read_text())
+            raise RuntimeError(
+                "fapiao serve did not start:\n" + (var_dir / "server.log").read_text()
+            )
         time.sleep(0.3)
     try:
         yield base
@@ -115,8 +142,10 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.fail(f"Debian's chromium is required for the browser tests ({CHROMIUM} is missing): "
-                    "apt-get install chromium")  # fmt: skip
+        pytest.fail(
+            f"Debian's chromium is required for the browser tests ({CHROMIUM} is missing): "
+            "apt-get install chromium"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

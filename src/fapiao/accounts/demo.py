@@ -20,7 +20,7 @@ DEMO_ORG = {
 }
 SECOND_ORG = {
     "name": "上海明澜商贸有限公司",
-    "tax_id": "91310115MA1K4LPB0X",
+    "tax_id": "91310115MA1K4LPB0G",
     "address": "上海市浦东新区张杨路188号汤臣中心9楼",
     "phone": "021-58781188",
     "bank_name": "中国工商银行上海张杨路支行",
@@ -59,8 +59,9 @@ def demo_accounts_create() -> DemoAccounts:
     for email, name, mobile, org_key, role in DEMO_PEOPLE:
         user = User.objects.filter(email__iexact=email).first()
         if user is None:
-            user = User.objects.create_user(email=email, password=DEMO_PASSWORD, name=name,
-                                            mobile=mobile)  # fmt: skip
+            user = User.objects.create_user(
+                email=email, password=DEMO_PASSWORD, name=name, mobile=mobile
+            )
         EmailAddress.objects.update_or_create(
             user=user, email=email, defaults={"verified": True, "primary": True}
         )

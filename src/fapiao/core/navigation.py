@@ -38,8 +38,7 @@ def items_for(request) -> list[dict]:
                 "key": item.key,
                 "label": item.label,
                 "url": url,
-                "active": request.path == url
-                or (url != "/" and request.path.startswith(url)),
+                "active": request.path == url or (url != "/" and request.path.startswith(url)),
                 "description": item.description,
             }
         )

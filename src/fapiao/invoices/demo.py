@@ -29,36 +29,112 @@ class Item:
 
 
 ITEMS = [
-    Item("*信息技术服务*软件开发服务", "3040201010000000000", "项", Decimal("0.06"), (8000, 180000)),
-    Item("*信息技术服务*信息系统运维服务", "3040203000000000000", "月", Decimal("0.06"), (3000, 30000)),
+    Item(
+        "*信息技术服务*软件开发服务", "3040201010000000000", "项", Decimal("0.06"), (8000, 120000)
+    ),
+    Item(
+        "*信息技术服务*信息系统运维服务",
+        "3040203000000000000",
+        "月",
+        Decimal("0.06"),
+        (3000, 30000),
+    ),
     Item("*信息技术服务*云计算服务", "3040205000000000000", "月", Decimal("0.06"), (1200, 26000)),
-    Item("*研发和技术服务*技术咨询服务", "3040102000000000000", "次", Decimal("0.06"), (2000, 50000)),
-    Item("*计算机配套产品*笔记本电脑", "1090511010000000000", "台", Decimal("0.13"), (4500, 13000), "ThinkPad T14"),
-    Item("*计算机外部设备*扫描枪", "1090512990000000000", "个", Decimal("0.13"), (180, 900), "DS2208"),
-    Item("*电子计算机*服务器", "1090511020000000000", "台", Decimal("0.13"), (21000, 98000), "R750xs"),
-    Item("*网络设备*交换机", "1090515010000000000", "台", Decimal("0.13"), (1500, 26000), "S5735-L48T4X"),
-    Item("*运输服务*国内道路货物运输服务", "3010102020100000000", "次", Decimal("0.09"), (300, 6000)),
+    Item(
+        "*研发和技术服务*技术咨询服务", "3040102000000000000", "次", Decimal("0.06"), (2000, 50000)
+    ),
+    Item(
+        "*计算机配套产品*笔记本电脑",
+        "1090511010000000000",
+        "台",
+        Decimal("0.13"),
+        (4500, 13000),
+        "ThinkPad T14",
+    ),
+    Item(
+        "*计算机外部设备*扫描枪", "1090512990000000000", "个", Decimal("0.13"), (180, 900), "DS2208"
+    ),
+    Item(
+        "*电子计算机*服务器", "1090511020000000000", "台", Decimal("0.13"), (21000, 68000), "R750xs"
+    ),
+    Item(
+        "*网络设备*交换机",
+        "1090515010000000000",
+        "台",
+        Decimal("0.13"),
+        (1500, 26000),
+        "S5735-L48T4X",
+    ),
+    Item(
+        "*运输服务*国内道路货物运输服务", "3010102020100000000", "次", Decimal("0.09"), (300, 6000)
+    ),
     Item("*软件*应用软件", "1060201030000000000", "套", Decimal("0.13"), (2000, 60000), "V3.2"),
 ]
 SUPPLIER_ITEMS = [
     Item("*餐饮服务*餐饮服务", "3070401000000000000", "次", Decimal("0.06"), (120, 3800)),
     Item("*住宿服务*住宿费", "3070402000000000000", "天", Decimal("0.06"), (380, 1200)),
-    Item("*经纪代理服务*房屋租赁代理服务", "3040802050000000000", "月", Decimal("0.06"), (6000, 30000)),
+    Item(
+        "*经纪代理服务*房屋租赁代理服务",
+        "3040802050000000000",
+        "月",
+        Decimal("0.06"),
+        (6000, 30000),
+    ),
     Item("*办公用品*打印纸", "1060111020000000000", "箱", Decimal("0.13"), (120, 260), "A4 70g"),
     Item("*电信服务*基础电信服务", "3010201000000000000", "月", Decimal("0.09"), (300, 3000)),
     Item("*印刷品*宣传册", "1060301990000000000", "本", Decimal("0.03"), (5, 30)),
 ]
 
 PLACES = [
-    ("北京", "110105"), ("北京", "110108"), ("北京", "110102"), ("天津", "120116"),
-    ("上海", "310115"), ("上海", "310104"), ("江苏", "320508"), ("浙江", "330106"),
-    ("广东", "440305"), ("广东", "440106"), ("四川", "510107"), ("湖北", "430104"),
-    ("山东", "370203"), ("河北", "130102"),
+    ("北京", "110105"),
+    ("北京", "110108"),
+    ("北京", "110102"),
+    ("天津", "120116"),
+    ("上海", "310115"),
+    ("上海", "310104"),
+    ("江苏", "320508"),
+    ("浙江", "330106"),
+    ("广东", "440305"),
+    ("广东", "440106"),
+    ("四川", "510107"),
+    ("湖北", "430104"),
+    ("山东", "370203"),
+    ("河北", "130102"),
 ]
-BRANDS = ["华创", "博远", "中科", "鼎信", "恒通", "瑞丰", "启明", "天祥", "聚源", "星河", "远景",
-          "海纳", "金桥", "宏图", "新锐", "卓越", "易达", "诚泰", "安捷", "思远"]  # fmt: skip
-TRADES = ["科技", "信息技术", "商贸", "建筑工程", "物流", "医疗器械", "文化传媒", "教育科技",
-          "供应链管理", "智能制造"]  # fmt: skip
+BRANDS = [
+    "华创",
+    "博远",
+    "中科",
+    "鼎信",
+    "恒通",
+    "瑞丰",
+    "启明",
+    "天祥",
+    "聚源",
+    "星河",
+    "远景",
+    "海纳",
+    "金桥",
+    "宏图",
+    "新锐",
+    "卓越",
+    "易达",
+    "诚泰",
+    "安捷",
+    "思远",
+]
+TRADES = [
+    "科技",
+    "信息技术",
+    "商贸",
+    "建筑工程",
+    "物流",
+    "医疗器械",
+    "文化传媒",
+    "教育科技",
+    "供应链管理",
+    "智能制造",
+]
 STREETS = ["建国路", "长安街", "科技园路", "人民路", "中山路", "解放大道", "高新大道", "滨江路"]
 BANKS = ["中国工商银行", "中国建设银行", "中国银行", "招商银行", "交通银行", "中国农业银行"]
 PEOPLE = ["刘洋", "孙悦", "周杰", "吴霞", "郑凯", "冯涛", "何静", "许婷"]
@@ -98,8 +174,9 @@ def _party(rng: random.Random, used: set[str]) -> Party:
 
 
 def _org_party(org: Organization) -> Party:
-    return Party(org.name, org.tax_id, org.address, org.phone, org.bank_name, org.bank_account,
-                 "", org)  # fmt: skip
+    return Party(
+        org.name, org.tax_id, org.address, org.phone, org.bank_name, org.bank_account, "", org
+    )
 
 
 def _spread_dates(rng: random.Random, count: int, today: datetime.date) -> list[datetime.date]:
@@ -118,21 +195,38 @@ def _spread_dates(rng: random.Random, count: int, today: datetime.date) -> list[
 def _lines(rng: random.Random, items: list[Item]) -> list[dict]:
     lines = []
     for position, item in enumerate(rng.sample(items, rng.choice([1, 1, 1, 2, 2, 3])), 1):
-        quantity = Decimal(rng.choice([1, 1, 1, 2, 3, 5, 10, 12, 20]))
         unit_price = Decimal(rng.randint(*item.price_range)) + Decimal(rng.choice([0, 0, 50])) / 100
+        # Few of the dear things, more of the cheap ones.
+        quantities = (
+            [1] if unit_price > 20000 else [1, 1, 2, 3] if unit_price > 2000 else [1, 2, 5, 10, 20]
+        )
+        quantity = Decimal(rng.choice(quantities))
         calc = tax.line_from_exclusive(quantity=quantity, unit_price=unit_price, rate=item.rate)
-        lines.append({"position": position, "name": item.name, "tax_code": item.tax_code,
-                      "spec": item.spec, "unit": item.unit, "quantity": quantity,
-                      "unit_price": unit_price, "amount": calc.amount, "rate": item.rate,
-                      "tax": calc.tax})  # fmt: skip
+        lines.append(
+            {
+                "position": position,
+                "name": item.name,
+                "tax_code": item.tax_code,
+                "spec": item.spec,
+                "unit": item.unit,
+                "quantity": quantity,
+                "unit_price": unit_price,
+                "amount": calc.amount,
+                "rate": item.rate,
+                "tax": calc.tax,
+            }
+        )
     return lines
 
 
 @transaction.atomic
 def demo_invoices_create(
-    *, organization: Organization, partner: Organization, count: int = 1000,
+    *,
+    organization: Organization,
+    partner: Organization,
+    count: int = 1000,
     today: datetime.date | None = None,
-) -> int:  # fmt: skip
+) -> int:
     """Create the demo invoices unless the organization already has them; returns how many."""
     if Invoice.objects.filter(seller_org=organization).exists():
         return 0
@@ -152,10 +246,23 @@ def demo_invoices_create(
         buyer = rng.choice(buyers[:-1] * 3 + [buyers[-1]] * 4)
         type_code = "31" if rng.random() < 0.62 else "32"
         sequences[day.year] = sequences.get(day.year, rng.randint(100000, 900000)) + 1
-        number = numbers.digital_number(day.year, organization.region_code[:2] or "11",
-                                        "2", sequences[day.year])  # fmt: skip
-        plans.append(_plan(rng, seller, buyer, type_code, "", number, day, tz,
-                           _lines(rng, ITEMS), InvoiceSource.ISSUED))  # fmt: skip
+        number = numbers.digital_number(
+            day.year, organization.region_code[:2] or "11", "2", sequences[day.year]
+        )
+        plans.append(
+            _plan(
+                rng,
+                seller,
+                buyer,
+                type_code,
+                "",
+                number,
+                day,
+                tz,
+                _lines(rng, ITEMS),
+                InvoiceSource.ISSUED,
+            )
+        )
     buyer_self = _org_party(organization)
     for day in _spread_dates(rng, received, today):
         supplier = rng.choice(suppliers)
@@ -168,8 +275,20 @@ def demo_invoices_create(
         else:
             type_code, code = rng.choice(["31", "32"]), ""
             number = numbers.digital_number(day.year, region, "2", rng.randint(10**6, 10**12))
-        plans.append(_plan(rng, supplier, buyer_self, type_code, code, number, day, tz,
-                           _lines(rng, SUPPLIER_ITEMS), InvoiceSource.IMPORTED))  # fmt: skip
+        plans.append(
+            _plan(
+                rng,
+                supplier,
+                buyer_self,
+                type_code,
+                code,
+                number,
+                day,
+                tz,
+                _lines(rng, SUPPLIER_ITEMS),
+                InvoiceSource.IMPORTED,
+            )
+        )
 
     invoices = Invoice.objects.bulk_create([Invoice(**fields) for fields, _ in plans])
     InvoiceLine.objects.bulk_create(
@@ -197,11 +316,17 @@ def _plan(rng, seller: Party, buyer: Party, type_code, code, number, day, tz, li
     )
     individual = type_code == "32" and seller.organization is not None and rng.random() < 0.15
     fields = {
-        "type_code": type_code, "code": code, "number": number, "issue_date": day,
+        "type_code": type_code,
+        "code": code,
+        "number": number,
+        "issue_date": day,
         "issued_at": issued_at,
-        "seller_org": seller.organization, "seller_name": seller.name,
-        "seller_tax_id": seller.tax_id, "seller_address": seller.address,
-        "seller_phone": seller.phone, "seller_bank_name": seller.bank_name,
+        "seller_org": seller.organization,
+        "seller_name": seller.name,
+        "seller_tax_id": seller.tax_id,
+        "seller_address": seller.address,
+        "seller_phone": seller.phone,
+        "seller_bank_name": seller.bank_name,
         "seller_bank_account": seller.bank_account,
         "buyer_org": None if individual else buyer.organization,
         "buyer_name": rng.choice(PEOPLE) if individual else buyer.name,
@@ -211,12 +336,15 @@ def _plan(rng, seller: Party, buyer: Party, type_code, code, number, day, tz, li
         "buyer_bank_name": "" if individual else buyer.bank_name,
         "buyer_bank_account": "" if individual else buyer.bank_account,
         "buyer_email": "" if individual else buyer.email,
-        "amount": amount, "tax": tax_sum, "total": amount + tax_sum,
+        "amount": amount,
+        "tax": tax_sum,
+        "total": amount + tax_sum,
         "check_code": "" if not code else "".join(str(rng.randint(0, 9)) for _ in range(20)),
         "drawer": "王丽" if seller.organization else rng.choice(PEOPLE),
         "reviewer_name": "李强" if seller.organization else "",
-        "status": InvoiceStatus.NORMAL, "source": source,
-    }  # fmt: skip
+        "status": InvoiceStatus.NORMAL,
+        "source": source,
+    }
     return fields, lines
 
 
@@ -230,23 +358,39 @@ def _red_letter_some(rng: random.Random, issued: list[Invoice], today: datetime.
         red_day = min(today, blue.issue_date + datetime.timedelta(days=rng.randint(1, 40)))
         year_seq = rng.randint(10**9, 10**10)
         red = Invoice.objects.create(
-            type_code=blue.type_code, code="",
+            type_code=blue.type_code,
+            code="",
             number=numbers.digital_number(red_day.year, blue.number[2:4], "2", year_seq),
             issue_date=red_day,
             issued_at=datetime.datetime.combine(red_day, blue.issued_at.timetz()),
             **{f: getattr(blue, f) for f in _PARTY_FIELDS},
-            amount=-sum(line.amount for line in red_lines), tax=-sum(line.tax for line in red_lines),
+            amount=-sum(line.amount for line in red_lines),
+            tax=-sum(line.tax for line in red_lines),
             total=-sum(line.amount + line.tax for line in red_lines),
-            drawer=blue.drawer, reviewer_name=blue.reviewer_name,
-            remarks=f"被红冲蓝字数电发票号码：{blue.number} 红字发票信息确认单编号：{year_seq:016d}",
-            status=InvoiceStatus.NORMAL, source=InvoiceSource.ISSUED, is_red=True, original=blue,
-        )  # fmt: skip
+            drawer=blue.drawer,
+            reviewer_name=blue.reviewer_name,
+            remarks=(
+                f"被红冲蓝字数电发票号码：{blue.number} 红字发票信息确认单编号：{year_seq:016d}"
+            ),
+            status=InvoiceStatus.NORMAL,
+            source=InvoiceSource.ISSUED,
+            is_red=True,
+            original=blue,
+        )
         InvoiceLine.objects.bulk_create(
-            InvoiceLine(invoice=red, position=line.position, name=line.name,
-                        tax_code=line.tax_code, spec=line.spec, unit=line.unit,
-                        quantity=-line.quantity if line.quantity else None,
-                        unit_price=line.unit_price, amount=-line.amount, rate=line.rate,
-                        tax=-line.tax)  # fmt: skip
+            InvoiceLine(
+                invoice=red,
+                position=line.position,
+                name=line.name,
+                tax_code=line.tax_code,
+                spec=line.spec,
+                unit=line.unit,
+                quantity=-line.quantity if line.quantity else None,
+                unit_price=line.unit_price,
+                amount=-line.amount,
+                rate=line.rate,
+                tax=-line.tax,
+            )
             for line in red_lines
         )
         blue.status = InvoiceStatus.FULLY_RED if full else InvoiceStatus.PARTLY_RED
@@ -263,7 +407,19 @@ def _void_some(rng: random.Random, paper: list[Invoice]) -> None:
 
 
 _PARTY_FIELDS = [
-    "seller_org", "seller_name", "seller_tax_id", "seller_address", "seller_phone",
-    "seller_bank_name", "seller_bank_account", "buyer_org", "buyer_name", "buyer_tax_id",
-    "buyer_address", "buyer_phone", "buyer_bank_name", "buyer_bank_account", "buyer_email",
-]  # fmt: skip
+    "seller_org",
+    "seller_name",
+    "seller_tax_id",
+    "seller_address",
+    "seller_phone",
+    "seller_bank_name",
+    "seller_bank_account",
+    "buyer_org",
+    "buyer_name",
+    "buyer_tax_id",
+    "buyer_address",
+    "buyer_phone",
+    "buyer_bank_name",
+    "buyer_bank_account",
+    "buyer_email",
+]

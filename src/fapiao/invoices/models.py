@@ -1,7 +1,9 @@
 from decimal import Decimal
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Abs
+from django.db.models.lookups import LessThan
 from django.utils.translation import gettext_lazy as _
 
 from fapiao.accounts.models import Organization
@@ -92,8 +94,11 @@ class Invoice(models.Model):
         ordering = ["-issue_date", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["code", "number"], name="invoice_identity_unique"),
+            # SQLite keeps decimals as floating point: compare within half a fen.
             models.CheckConstraint(
-                condition=Q(total=models.F("amount") + models.F("tax")),
+                condition=LessThan(
+                    Abs(F("total") - F("amount") - F("tax")), Value(Decimal("0.005"))
+                ),
                 name="invoice_total_is_amount_plus_tax",
             ),
             models.CheckConstraint(

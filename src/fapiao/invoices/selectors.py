@@ -107,7 +107,9 @@ def dashboard_summary(*, organization: Organization, today: datetime.date) -> Da
     return DashboardSummary(
         today=today,
         month_start=month_start,
-        issued_this_month=_figures(issued.filter(issue_date__gte=month_start, issue_date__lte=today)),
+        issued_this_month=_figures(
+            issued.filter(issue_date__gte=month_start, issue_date__lte=today)
+        ),
         issued_last_month=_figures(
             issued.filter(issue_date__gte=last_month_start, issue_date__lt=month_start)
         ),

@@ -69,11 +69,13 @@ def test_unsupported_database_url_is_refused(tmp_path):
 
 def test_default_database_is_sqlite_in_wal_mode_under_var(tmp_path):
     result = run_fapiao(
-        tmp_path, "shell", "-c",
+        tmp_path,
+        "shell",
+        "-c",
         "from django.db import connection; c = connection.cursor(); "
         "c.execute('PRAGMA journal_mode'); print(c.fetchone()[0]); "
         "print(connection.settings_dict['NAME'])",
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stderr
     mode, name = result.stdout.split()[-2:]
     assert mode == "wal"

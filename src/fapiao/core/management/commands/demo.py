@@ -30,7 +30,9 @@ class Command(BaseCommand):
         if quiet_logins:
             return
         self.stdout.write("")
-        self.stdout.write(f"演示账号（密码均为 {DEMO_PASSWORD}），登录地址 {settings.SITE_URL}/accounts/login/")
+        self.stdout.write(
+            f"演示账号（密码均为 {DEMO_PASSWORD}），登录地址 {settings.SITE_URL}/accounts/login/"
+        )
         width = max(len(email) for email, _, _ in accounts.logins)
         for email, who, role in accounts.logins:
             self.stdout.write(f"  {email.ljust(width)}  {role}  {who}")

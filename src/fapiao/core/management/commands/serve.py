@@ -40,7 +40,9 @@ class Command(BaseCommand):
             call_command("collectstatic", interactive=False, verbosity=0)
 
         commands = [self.web_command(host, port, workers)]
-        commands += [self.worker_command()] * task_workers if settings.TASK_BACKEND != "immediate" else []
+        commands += (
+            [self.worker_command()] * task_workers if settings.TASK_BACKEND != "immediate" else []
+        )
         children = [subprocess.Popen(command) for command in commands]
         self.stdout.write(f"发票平台已启动: http://{host}:{port}/  (Ctrl-C 停止)")
 
@@ -58,7 +60,9 @@ class Command(BaseCommand):
                 for child in children:
                     code = child.poll()
                     if code is not None:
-                        self.stderr.write(f"子进程 {child.args[2:4]} 已退出（{code}），正在停止其余进程。")
+                        self.stderr.write(
+                            f"子进程 {child.args[2:4]} 已退出（{code}），正在停止其余进程。"
+                        )
                         exit_code = code or 1
                         stopping = True
                         break
@@ -71,22 +75,40 @@ class Command(BaseCommand):
     @staticmethod
     def web_command(host: str, port: int, workers: int) -> list[str]:
         return [
-            sys.executable, "-m", "gunicorn", "fapiao.wsgi:application",
-            "--bind", f"{host}:{port}",
-            "--workers", str(workers),
-            "--worker-class", "gthread",
-            "--threads", "4",
-            "--timeout", "120",
-            "--graceful-timeout", "20",
-            "--access-logfile", "-",
-            "--forwarded-allow-ips", os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "fapiao.wsgi:application",
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "4",
+            "--timeout",
+            "120",
+            "--graceful-timeout",
+            "20",
+            "--access-logfile",
+            "-",
+            "--forwarded-allow-ips",
+            os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        ]
 
     @staticmethod
     def worker_command() -> list[str]:
         if settings.TASK_BACKEND == "rq":
-            return [sys.executable, "-m", "fapiao", "rqworker", "default",
-                    "--job-class", "django_tasks_rq.Job"]  # fmt: skip
+            return [
+                sys.executable,
+                "-m",
+                "fapiao",
+                "rqworker",
+                "default",
+                "--job-class",
+                "django_tasks_rq.Job",
+            ]
         return [sys.executable, "-m", "fapiao", "db_worker", "--no-reload", "--interval", "1"]
 
     @staticmethod
