@@ -3,6 +3,7 @@
 Every variable is parsed strictly: a value that cannot be understood stops the start with a message.
 """
 
+import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -29,6 +30,7 @@ INSTALLED_APPS = [
     "fapiao.core",
     "fapiao.accounts",
     "fapiao.invoices",
+    "fapiao.audit",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -40,11 +42,15 @@ INSTALLED_APPS = [
     "django_htmx",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
+    "allauth.usersessions",
+    "axes",
     "django_tasks_db",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "fapiao.audit.context.RequestMetaMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -55,7 +61,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
     "fapiao.accounts.middleware.CurrentOrganizationMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "fapiao.urls"
@@ -128,32 +137,73 @@ else:
 # Accounts ---------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    "axes.backends.AxesStandaloneBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("email", "name", "mobile")},
+    },
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
         "OPTIONS": {"min_length": 10},
     },
+    {"NAME": "fapiao.accounts.passwords.CharacterClassValidator", "OPTIONS": {"classes": 3}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Remind users to change a password older than this many days (0: never).
+FAPIAO_PASSWORD_MAX_AGE_DAYS = env.int("FAPIAO_PASSWORD_MAX_AGE_DAYS", 180, minimum=0)
+
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "home"
 ACCOUNT_ADAPTER = "fapiao.accounts.adapter.AccountAdapter"
+ACCOUNT_SIGNUP_FORM_CLASS = "fapiao.accounts.forms.RegistrationForm"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
-ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_LOGIN_METHODS = {"email", "phone"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
 ACCOUNT_UNIQUE_EMAIL = True
-ACCOUNT_SESSION_REMEMBER = None
+ACCOUNT_SESSION_REMEMBER = None  # the user chooses ("记住我")
+ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = 3
+ACCOUNT_PASSWORD_RESET_TIMEOUT = 60 * 60  # reset links expire after an hour
+ACCOUNT_RATE_LIMITS = {
+    "confirm_email": "1/3m/key",  # resending the verification email
+    "reset_password": "5/m/ip,3/5m/key",
+    "reset_password_from_key": "20/m/ip",
+    "signup": "20/m/ip",
+}
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "【发票平台】"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "发票平台 Fapiao"
+USERSESSIONS_TRACK_ACTIVITY = True
+
+# Lockout (django-axes): per account and, separately, per IP address.
+AXES_FAILURE_LIMIT = env.int("FAPIAO_LOCKOUT_FAILURES", 5, minimum=1)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("FAPIAO_LOCKOUT_MINUTES", 30, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_FORM_FIELD = "login"
+AXES_USERNAME_CALLABLE = "fapiao.accounts.lockout.username_from_request"
+AXES_LOCKOUT_CALLABLE = "fapiao.accounts.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_VERBOSE = False
+
+SMS_BACKEND = env.str("FAPIAO_SMS", "file")  # file, console, or a dotted path to a sender class
+if SMS_BACKEND not in ("file", "console") and "." not in SMS_BACKEND:
+    raise ImproperlyConfigured(
+        f"FAPIAO_SMS={SMS_BACKEND!r}: use file, console or a dotted path to a sender class."
+    )
+SMS_FILE_PATH = str(env.path("FAPIAO_SMS_DIR", VAR_DIR / "sms"))
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", SITE_URL.startswith("https://"))

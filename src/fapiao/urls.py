@@ -8,7 +8,10 @@ urlpatterns = [
     path("help/", core_views.help_page, name="help"),
     path("healthz", core_views.health, name="health"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/password/sms/", include("fapiao.accounts.password_urls")),
+    path("accounts/", include("fapiao.accounts.urls")),
     path("accounts/", include("allauth.urls")),
+    path("audit/", include("fapiao.audit.urls")),
     path("admin/", admin.site.urls),
 ]
 

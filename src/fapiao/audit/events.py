@@ -1,0 +1,69 @@
+"""The stable event codes of the operation log, with their Chinese descriptions.
+
+Codes never change once released: clients, exports and the hash chain depend on them.
+"""
+
+from enum import StrEnum
+
+from django.utils.translation import gettext_lazy as _
+
+
+class EventCode(StrEnum):
+    # accounts
+    ACCOUNT_REGISTERED = "account.registered"
+    ACCOUNT_EMAIL_CONFIRMED = "account.email_confirmed"
+    ACCOUNT_LOGIN = "account.login"
+    ACCOUNT_LOGIN_FAILED = "account.login_failed"
+    ACCOUNT_LOCKED_OUT = "account.locked_out"
+    ACCOUNT_UNLOCKED = "account.unlocked"
+    ACCOUNT_LOGOUT = "account.logout"
+    ACCOUNT_PASSWORD_CHANGED = "account.password_changed"
+    ACCOUNT_PASSWORD_RESET_REQUESTED = "account.password_reset_requested"
+    ACCOUNT_PASSWORD_RESET = "account.password_reset"
+    ACCOUNT_PROFILE_UPDATED = "account.profile_updated"
+    ACCOUNT_MFA_ENABLED = "account.mfa_enabled"
+    ACCOUNT_MFA_DISABLED = "account.mfa_disabled"
+    ACCOUNT_SESSIONS_ENDED = "account.sessions_ended"
+    # organizations
+    ORG_CREATED = "org.created"
+    ORG_UPDATED = "org.updated"
+    ORG_JOIN_REQUESTED = "org.join_requested"
+    ORG_JOIN_APPROVED = "org.join_approved"
+    ORG_JOIN_REJECTED = "org.join_rejected"
+    ORG_MEMBER_INVITED = "org.member_invited"
+    ORG_INVITATION_REVOKED = "org.invitation_revoked"
+    ORG_INVITATION_ACCEPTED = "org.invitation_accepted"
+    ORG_MEMBER_ROLE_CHANGED = "org.member_role_changed"
+    ORG_MEMBER_REMOVED = "org.member_removed"
+    ORG_MEMBER_LEFT = "org.member_left"
+    AUDIT_EXPORTED = "audit.exported"
+
+
+DESCRIPTIONS = {
+    EventCode.ACCOUNT_REGISTERED: _("注册账号"),
+    EventCode.ACCOUNT_EMAIL_CONFIRMED: _("验证邮箱"),
+    EventCode.ACCOUNT_LOGIN: _("登录"),
+    EventCode.ACCOUNT_LOGIN_FAILED: _("登录失败"),
+    EventCode.ACCOUNT_LOCKED_OUT: _("账号被锁定"),
+    EventCode.ACCOUNT_UNLOCKED: _("账号解锁"),
+    EventCode.ACCOUNT_LOGOUT: _("退出登录"),
+    EventCode.ACCOUNT_PASSWORD_CHANGED: _("修改密码"),
+    EventCode.ACCOUNT_PASSWORD_RESET_REQUESTED: _("申请重置密码"),
+    EventCode.ACCOUNT_PASSWORD_RESET: _("重置密码"),
+    EventCode.ACCOUNT_PROFILE_UPDATED: _("修改个人资料"),
+    EventCode.ACCOUNT_MFA_ENABLED: _("启用两步验证"),
+    EventCode.ACCOUNT_MFA_DISABLED: _("停用两步验证"),
+    EventCode.ACCOUNT_SESSIONS_ENDED: _("退出其他设备"),
+    EventCode.ORG_CREATED: _("创建组织"),
+    EventCode.ORG_UPDATED: _("修改组织信息"),
+    EventCode.ORG_JOIN_REQUESTED: _("申请加入组织"),
+    EventCode.ORG_JOIN_APPROVED: _("批准加入申请"),
+    EventCode.ORG_JOIN_REJECTED: _("拒绝加入申请"),
+    EventCode.ORG_MEMBER_INVITED: _("邀请成员"),
+    EventCode.ORG_INVITATION_REVOKED: _("撤销邀请"),
+    EventCode.ORG_INVITATION_ACCEPTED: _("接受邀请"),
+    EventCode.ORG_MEMBER_ROLE_CHANGED: _("变更成员角色"),
+    EventCode.ORG_MEMBER_REMOVED: _("移除成员"),
+    EventCode.ORG_MEMBER_LEFT: _("退出组织"),
+    EventCode.AUDIT_EXPORTED: _("导出操作记录"),
+}
