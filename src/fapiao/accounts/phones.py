@@ -1,4 +1,4 @@
-"""Mainland China mobile numbers as users type them: 138 0013 8000, +86 13800138000, 8613800138000."""
+"""Mainland mobile numbers as typed: 138 0013 8000, +86 13800138000, 8613800138000."""
 
 import re
 
