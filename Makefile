@@ -17,6 +17,8 @@ run: install messages  ## fresh clone to running app: venv, install, migrate, de
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
+	@if [ -x $(BIN)/python ] && ! $(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then \
+		echo "$(VENV) uses Python older than 3.12: recreating it"; rm -rf $(VENV); fi
 	@test -x $(BIN)/python || { py="$(PYTHON)"; test -n "$$py" || exit 1; echo "creating $(VENV) with $$py"; "$$py" -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -1,7 +1,7 @@
 """Compile gettext .po catalogues to .mo without GNU gettext (which a fresh machine may lack).
 
 Usage: python scripts/msgfmt.py DIR...   (every *.po below each DIR is compiled beside itself)
-Fuzzy entries are left out, as msgfmt does.
+Fuzzy entries are left out, as msgfmt does (but for the header).
 """
 
 import ast
@@ -18,7 +18,9 @@ def parse_po(text: str) -> dict[str, str]:
 
     def flush():
         nonlocal entry, fuzzy
-        if "msgid" in entry and not fuzzy:
+        # The header (empty msgid) is kept even when fuzzy, as GNU msgfmt does: it names the
+        # charset, without which gettext cannot decode the Chinese msgids.
+        if "msgid" in entry and (not fuzzy or "".join(entry["msgid"]) == ""):
             msgid = "".join(entry["msgid"])
             if "msgctxt" in entry:
                 msgid = "".join(entry["msgctxt"]) + "\x04" + msgid

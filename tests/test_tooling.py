@@ -26,7 +26,7 @@ def test_msgfmt_compiles_what_gettext_reads(tmp_path):
     po = tmp_path / "en" / "LC_MESSAGES" / "django.po"
     po.parent.mkdir(parents=True)
     po.write_text(
-        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n'
+        '#, fuzzy\nmsgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n'
         '"Plural-Forms: nplurals=2; plural=(n != 1);\\n"\n\n'
         '#: a.html:1\nmsgid "帮助"\nmsgstr "Help"\n\n'
         'msgid "多行"\n"文本"\nmsgstr ""\n"Multi-line "\n"text"\n\n'

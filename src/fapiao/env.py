@@ -53,7 +53,9 @@ class Env:
             f"{', '.join(sorted(_TRUE))} / {', '.join(sorted(_FALSE))}."
         )
 
-    def int(self, name: str, default: int, *, minimum: int | None = None) -> int:
+    def int(
+        self, name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+    ) -> int:
         value = self.raw(name)
         if value is None or value.strip() == "":
             return default
@@ -63,6 +65,8 @@ class Env:
             raise ImproperlyConfigured(f"{name}={value!r} is not a whole number.") from None
         if minimum is not None and number < minimum:
             raise ImproperlyConfigured(f"{name}={number} is below the minimum {minimum}.")
+        if maximum is not None and number > maximum:
+            raise ImproperlyConfigured(f"{name}={number} is above the maximum {maximum}.")
         return number
 
     def list(self, name: str, default: list[str]) -> list[str]:

@@ -21,10 +21,16 @@ VAR_DIR = env.path("FAPIAO_VAR_DIR", Path.cwd() / "var")
 DEBUG = env.bool("DEBUG", False)
 SECRET_KEY = env.str("SECRET_KEY") or secret_key_from_file(VAR_DIR / "secret_key")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+if not ALLOWED_HOSTS:
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS is empty: name at least one host, e.g. fapiao.example.com."
+    )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = env.str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
-if urlsplit(SITE_URL).scheme not in ("http", "https"):
-    raise ImproperlyConfigured(f"SITE_URL={SITE_URL!r} must start with http:// or https://.")
+if urlsplit(SITE_URL).scheme not in ("http", "https") or not urlsplit(SITE_URL).hostname:
+    raise ImproperlyConfigured(
+        f"SITE_URL={SITE_URL!r} must be an address like https://fapiao.example.com."
+    )
 
 INSTALLED_APPS = [
     "fapiao.core",
@@ -82,6 +88,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "fapiao.core.context_processors.shell",
+                "fapiao.accounts.context_processors.password_reminder",
             ],
         },
     }
@@ -96,7 +103,13 @@ def _database(url: str) -> dict:
             f"DATABASE_URL scheme {scheme!r} is not supported; use sqlite:///PATH or "
             "postgresql://USER@HOST:PORT/NAME."
         )
-    config = dj_database_url.parse(url)
+    try:
+        config = dj_database_url.parse(url)
+        urlsplit(url).port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"DATABASE_URL cannot be read: {exc}.") from None
+    if not config.get("NAME"):
+        raise ImproperlyConfigured("DATABASE_URL must name the database, e.g. .../fapiao.")
     if config["ENGINE"] == "django.db.backends.sqlite3":
         if config["NAME"] in ("", ":memory:"):
             raise ImproperlyConfigured(
@@ -125,6 +138,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Background tasks -------------------------------------------------------------------------------
 TASK_BACKEND = env.choice("FAPIAO_TASK_BACKEND", "database", ("database", "rq", "immediate"))
 REDIS_URL = env.str("REDIS_URL", "redis://127.0.0.1:6379/0")
+if urlsplit(REDIS_URL).scheme not in ("redis", "rediss", "unix") or not (
+    urlsplit(REDIS_URL).hostname or urlsplit(REDIS_URL).path
+):
+    raise ImproperlyConfigured(f"REDIS_URL={REDIS_URL!r} must look like redis://HOST:6379/0.")
 if TASK_BACKEND == "database":
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 elif TASK_BACKEND == "rq":
@@ -181,6 +198,7 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "5/m/ip,3/5m/key",
     "reset_password_from_key": "20/m/ip",
     "signup": "20/m/ip",
+    "login_failed": None,  # django-axes locks out (per account and per IP), with its own page
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "【发票平台】"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
@@ -214,6 +232,12 @@ SECURE_REFERRER_POLICY = "same-origin"
 
 # Email ------------------------------------------------------------------------------------------
 EMAIL_KIND = env.choice("FAPIAO_EMAIL", "file", ("file", "console", "smtp"))
+_smtp_only = [n for n in ("EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER") if env.raw(n) is not None]
+if _smtp_only and EMAIL_KIND != "smtp":
+    raise ImproperlyConfigured(
+        f"{', '.join(_smtp_only)} set, but FAPIAO_EMAIL={EMAIL_KIND}: set FAPIAO_EMAIL=smtp to "
+        "send mail through that server."
+    )
 if EMAIL_KIND == "smtp":
     _email_tls, _email_ssl = env.bool("EMAIL_USE_TLS", False), env.bool("EMAIL_USE_SSL", False)
     if _email_tls and _email_ssl:
@@ -223,7 +247,10 @@ if EMAIL_KIND == "smtp":
         "OPTIONS": {
             "host": env.str("EMAIL_HOST", "localhost"),
             "port": env.int(
-                "EMAIL_PORT", 465 if _email_ssl else 587 if _email_tls else 25, minimum=1
+                "EMAIL_PORT",
+                465 if _email_ssl else 587 if _email_tls else 25,
+                minimum=1,
+                maximum=65535,
             ),
             "username": env.str("EMAIL_HOST_USER"),
             "password": env.str("EMAIL_HOST_PASSWORD"),

@@ -1,8 +1,10 @@
 """Browser-test harness: the real server (`fapiao serve`) on a free port, driven by Playwright in
 Debian's chromium. Screenshots go to test-artifacts/screenshots/."""
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -74,9 +76,38 @@ class _ServerDatabase:
             self._psql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
+class _Server(str):
+    """The base URL of the running platform (a str, so `server + "/path/"` works), which also
+    knows the server's var dir (mail outbox, server.log) and the environment it runs with."""
+
+    var_dir: Path
+    env: dict
+
+    def __new__(cls, url: str, *, var_dir: Path, env: dict):
+        server = super().__new__(cls, url)
+        server.var_dir, server.env = var_dir, env
+        return server
+
+    @property
+    def url(self) -> str:
+        return str(self)
+
+    def command(self, *args: str) -> None:
+        """Run `python -m fapiao ARGS` against the server's database and var dir."""
+        _fapiao(self.env, *args)
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    """`serve` runs in a session of its own: end it and every child it started."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    """The platform served by `fapiao serve` with demo data; yields its base URL."""
+    """The platform served by `fapiao serve` with demo data; yields its base URL (a `_Server`:
+    a str with `.url`, `.var_dir`, `.env` and `.command(...)`)."""
     var_dir = tmp_path_factory.mktemp("server-var")
     database = _ServerDatabase(var_dir)
     port = _free_port()
@@ -122,21 +153,27 @@ def server(tmp_path_factory):
         except OSError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
+            _kill_group(process)
             raise RuntimeError(
                 "fapiao serve did not start:\n" + (var_dir / "server.log").read_text()
             )
         time.sleep(0.3)
     try:
-        yield base
+        yield _Server(base, var_dir=var_dir, env=env)
     finally:
         process.terminate()
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            process.kill()
+            _kill_group(process)
         log.close()
         database.drop()
+
+
+@pytest.fixture(scope="session")
+def server_var_dir(server) -> Path:
+    """The running server's FAPIAO_VAR_DIR: its mail outbox is `mail/`, its log `server.log`."""
+    return server.var_dir
 
 
 @pytest.fixture(scope="session")

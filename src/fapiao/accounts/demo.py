@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from allauth.account.models import EmailAddress
 from django.db import transaction
 
-from fapiao.accounts.models import Membership, Organization, Role, User
+from fapiao.accounts.models import Membership, Organization, Role, StaffRole, User
 from fapiao.rules import regions
 
 DEMO_PASSWORD = "Yunfan-Demo-2026"
@@ -34,6 +34,10 @@ DEMO_PEOPLE = [
     ("viewer@yunfan.demo", "赵敏", "13800000004", "demo", Role.VIEWER),
     ("admin@minglan.demo", "陈静", "13900000001", "second", Role.ADMIN),
 ]
+DEMO_STAFF = [
+    # email, name, mobile, staff role
+    ("staff@fapiao.demo", "周敏", "13700000001", StaffRole.REVIEWER),
+]
 
 
 @dataclass(frozen=True)
@@ -52,19 +56,27 @@ def _organization(fields: dict) -> Organization:
     return org
 
 
+def _person(email: str, name: str, mobile: str, **extra) -> User:
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        user = User.objects.create_user(
+            email=email, password=DEMO_PASSWORD, name=name, mobile=mobile, **extra
+        )
+    EmailAddress.objects.update_or_create(
+        user=user, email=email, defaults={"verified": True, "primary": True}
+    )
+    return user
+
+
 @transaction.atomic
 def demo_accounts_create() -> DemoAccounts:
     orgs = {"demo": _organization(DEMO_ORG), "second": _organization(SECOND_ORG)}
     logins = []
+    for email, name, mobile, staff_role in DEMO_STAFF:
+        user = _person(email, name, mobile, staff_role=staff_role)
+        logins.append((email, f"{name}（平台工作人员）", staff_role.label))
     for email, name, mobile, org_key, role in DEMO_PEOPLE:
-        user = User.objects.filter(email__iexact=email).first()
-        if user is None:
-            user = User.objects.create_user(
-                email=email, password=DEMO_PASSWORD, name=name, mobile=mobile
-            )
-        EmailAddress.objects.update_or_create(
-            user=user, email=email, defaults={"verified": True, "primary": True}
-        )
+        user = _person(email, name, mobile)
         Membership.objects.get_or_create(
             user=user, organization=orgs[org_key], defaults={"role": role}
         )

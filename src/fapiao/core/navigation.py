@@ -4,6 +4,7 @@ Each domain app registers its module here from its AppConfig.ready(), so the nav
 exactly the modules that are installed and working: no placeholder pages.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.urls import reverse
@@ -43,3 +44,32 @@ def items_for(request) -> list[dict]:
             }
         )
     return visible
+
+
+@dataclass(frozen=True)
+class StaffQueue:
+    """Work waiting for platform staff (补录, 认证申请, tickets); each app registers its own."""
+
+    key: str
+    label: str
+    url_name: str
+    perm: str  # a fapiao.accounts.permissions.StaffPerm
+    count: Callable[[], int]
+
+
+_queues: dict[str, StaffQueue] = {}
+
+
+def register_staff_queue(queue: StaffQueue) -> None:
+    _queues[queue.key] = queue
+
+
+def staff_queues(request) -> list[dict]:
+    from fapiao.accounts.permissions import STAFF_PERMISSIONS
+
+    allowed = STAFF_PERMISSIONS.get(request.user.staff_role, frozenset())
+    return [
+        {"label": q.label, "url": reverse(q.url_name), "count": q.count()}
+        for q in _queues.values()
+        if q.perm in allowed
+    ]

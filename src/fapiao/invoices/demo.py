@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from fapiao.accounts.models import Organization
 from fapiao.invoices.models import Invoice, InvoiceLine, InvoiceSource, InvoiceStatus
-from fapiao.rules import numbers, tax, uscc
+from fapiao.rules import numbers, regions, tax, uscc
 
 SEED = 20250530
 
@@ -85,22 +85,15 @@ SUPPLIER_ITEMS = [
     Item("*印刷品*宣传册", "1060301990000000000", "本", Decimal("0.03"), (5, 30)),
 ]
 
-PLACES = [
-    ("北京", "110105"),
-    ("北京", "110108"),
-    ("北京", "110102"),
-    ("天津", "120116"),
-    ("上海", "310115"),
-    ("上海", "310104"),
-    ("江苏", "320508"),
-    ("浙江", "330106"),
-    ("广东", "440305"),
-    ("广东", "440106"),
-    ("四川", "510107"),
-    ("湖北", "430104"),
-    ("山东", "370203"),
-    ("河北", "130102"),
-]
+PLACES = [  # (name prefix, address prefix, administrative division)
+    ("北京", "北京市朝阳区", "110105"), ("北京", "北京市海淀区", "110108"),
+    ("北京", "北京市西城区", "110102"), ("天津", "天津市滨海新区", "120116"),
+    ("上海", "上海市浦东新区", "310115"), ("上海", "上海市徐汇区", "310104"),
+    ("苏州", "江苏省苏州市姑苏区", "320508"), ("杭州", "浙江省杭州市西湖区", "330106"),
+    ("深圳", "广东省深圳市南山区", "440305"), ("广州", "广东省广州市天河区", "440106"),
+    ("成都", "四川省成都市武侯区", "510107"), ("武汉", "湖北省武汉市武昌区", "420106"),
+    ("青岛", "山东省青岛市市南区", "370202"), ("石家庄", "河北省石家庄市长安区", "130102"),
+]  # fmt: skip
 BRANDS = [
     "华创",
     "博远",
@@ -155,8 +148,8 @@ class Party:
 
 def _party(rng: random.Random, used: set[str]) -> Party:
     while True:
-        province, district = rng.choice(PLACES)
-        name = f"{province}{rng.choice(BRANDS)}{rng.choice(TRADES)}有限公司"
+        city, address, district = rng.choice(PLACES)
+        name = f"{city}{rng.choice(BRANDS)}{rng.choice(TRADES)}有限公司"
         if name not in used:
             used.add(name)
             break
@@ -165,9 +158,9 @@ def _party(rng: random.Random, used: set[str]) -> Party:
     return Party(
         name=name,
         tax_id=tax_id,
-        address=f"{province}市{rng.choice(STREETS)}{rng.randint(1, 300)}号",
+        address=f"{address}{rng.choice(STREETS)}{rng.randint(1, 300)}号",
         phone=f"0{rng.randint(10, 999)}-{rng.randint(50000000, 89999999)}",
-        bank_name=f"{rng.choice(BANKS)}{province}分行",
+        bank_name=f"{rng.choice(BANKS)}{city}分行",
         bank_account=str(rng.randint(10**15, 10**19)),
         email=f"finance{rng.randint(100, 999)}@example.com",
     )
@@ -236,8 +229,7 @@ def demo_invoices_create(
     buyers = [_party(rng, used) for _ in range(36)] + [_org_party(partner)]
     suppliers = [_party(rng, used) for _ in range(12)]
     seller = _org_party(organization)
-    received = count // 9
-    issued = count - received
+    issued, received = count, count // 8
     sequences: dict[int, int] = {}
     tz = timezone.get_current_timezone()
 
@@ -246,9 +238,8 @@ def demo_invoices_create(
         buyer = rng.choice(buyers[:-1] * 3 + [buyers[-1]] * 4)
         type_code = "31" if rng.random() < 0.62 else "32"
         sequences[day.year] = sequences.get(day.year, rng.randint(100000, 900000)) + 1
-        number = numbers.digital_number(
-            day.year, organization.region_code[:2] or "11", "2", sequences[day.year]
-        )
+        number = numbers.digital_number(day.year, _region(organization.tax_id), "2",
+                                        sequences[day.year])  # fmt: skip
         plans.append(
             _plan(
                 rng,
@@ -266,11 +257,11 @@ def demo_invoices_create(
     buyer_self = _org_party(organization)
     for day in _spread_dates(rng, received, today):
         supplier = rng.choice(suppliers)
-        region = supplier.tax_id[2:4]
+        region = regions.region_from_uscc(supplier.tax_id)
         if day.year <= today.year - 1 and rng.random() < 0.4:
             # Older invoices of the tax-control era: 发票代码 + 8-digit number.
             type_code = rng.choice(["01", "04", "10"])
-            code = _legacy_code(rng, type_code, region, day.year % 100)
+            code = _legacy_code(rng, type_code, region.code.ljust(4, "0"), day.year % 100)
             number = f"{rng.randint(1, 99999999):08d}"
         else:
             type_code, code = rng.choice(["31", "32"]), ""
@@ -301,11 +292,15 @@ def demo_invoices_create(
     return created
 
 
-def _legacy_code(rng: random.Random, type_code: str, region: str, year: int) -> str:
+def _region(tax_id: str) -> regions.Region:
+    return regions.region_from_uscc(tax_id) or regions.region_from_digital("11")
+
+
+def _legacy_code(rng: random.Random, type_code: str, region4: str, year: int) -> str:
     if type_code == "01":  # 10 digits: region, year, batch, 1 = 专票, 联次
-        return f"{region}00{year:02d}{rng.randint(1, 9)}1{rng.choice(['30', '40'])}"
+        return f"{region4}{year:02d}{rng.randint(1, 9)}1{rng.choice(['30', '40'])}"
     kind = {"04": "04", "10": "11"}[type_code]  # 12 digits: 0, region, year, batch, kind
-    return f"0{region}00{year:02d}{rng.randint(100, 999)}{kind}"
+    return f"0{region4}{year:02d}{rng.randint(100, 999)}{kind}"
 
 
 def _plan(rng, seller: Party, buyer: Party, type_code, code, number, day, tz, lines, source):

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
+from django.utils.translation import gettext as _
 
 from fapiao.accounts.models import Organization
 from fapiao.invoices.models import Invoice, InvoiceStatus
@@ -56,7 +57,10 @@ class DashboardSummary:
 
 def _figures(queryset: QuerySet[Invoice]) -> PeriodFigures:
     row = queryset.aggregate(
-        count=Count("id"), amount=Sum("amount"), tax=Sum("tax"), total=Sum("total")
+        count=Count("id", filter=Q(is_red=False)),
+        amount=Sum("amount"),
+        tax=Sum("tax"),
+        total=Sum("total"),
     )
     return PeriodFigures(
         count=row["count"],
@@ -72,8 +76,12 @@ def _add_months(day: datetime.date, months: int) -> datetime.date:
 
 
 def dashboard_summary(*, organization: Organization, today: datetime.date) -> DashboardSummary:
-    issued = Invoice.objects.filter(seller_org=organization)
-    received = Invoice.objects.filter(buyer_org=organization)
+    # Voided invoices never count; red invoices (负数) count in the totals as the reductions
+    # they are, but an invoice count means blue invoices.
+    valid = ~Q(status=InvoiceStatus.VOIDED)
+    issued_all = Invoice.objects.filter(seller_org=organization)
+    issued = issued_all.filter(valid)
+    received = Invoice.objects.filter(buyer_org=organization).filter(valid)
     month_start = today.replace(day=1)
     last_month_start = _add_months(month_start, -1)
     first_month = _add_months(month_start, -11)
@@ -83,7 +91,7 @@ def dashboard_summary(*, organization: Organization, today: datetime.date) -> Da
         for row in issued.filter(issue_date__gte=first_month, issue_date__lte=today)
         .annotate(month=TruncMonth("issue_date"))
         .values("month")
-        .annotate(count=Count("id"), total=Sum("total"))
+        .annotate(count=Count("id", filter=Q(is_red=False)), total=Sum("total"))
     }
     series = []
     peak = max((row["total"] or ZERO for row in monthly.values()), default=ZERO)
@@ -97,8 +105,14 @@ def dashboard_summary(*, organization: Organization, today: datetime.date) -> Da
     labels = dict(InvoiceStatus.choices)
     status_counts = [
         (labels[row["status"]], row["n"])
-        for row in issued.values("status").annotate(n=Count("id")).order_by("status")
+        for row in issued_all.filter(is_red=False)
+        .values("status")
+        .annotate(n=Count("id"))
+        .order_by("status")
     ]
+    reds = issued_all.filter(is_red=True).count()
+    if reds:
+        status_counts.append((str(_("红字发票")), reds))
     recent = list(
         invoices_visible_to(organization=organization)
         .select_related("seller_org", "buyer_org")
@@ -116,8 +130,8 @@ def dashboard_summary(*, organization: Organization, today: datetime.date) -> Da
         received_this_month=_figures(
             received.filter(issue_date__gte=month_start, issue_date__lte=today)
         ),
-        issued_all_time=issued.count(),
-        received_all_time=received.count(),
+        issued_all_time=issued.filter(is_red=False).count(),
+        received_all_time=received.filter(is_red=False).count(),
         months=series,
         status_counts=status_counts,
         recent=recent,

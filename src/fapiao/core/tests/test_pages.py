@@ -143,3 +143,49 @@ def test_english_switch_translates_the_shell(client):
 def test_only_get_and_head_on_pages(client):
     assert client.post("/").status_code == 405
     assert client.post("/healthz").status_code == 405
+
+
+def test_dashboard_leaves_voided_out_and_counts_red_invoices_apart(client):
+    org = testing.organization()
+    user = testing.member(org)
+    today = datetime.date.today()
+    blue = testing.invoice(seller=org, amount="1000.00", rate="0.13", day=today,
+                           status=InvoiceStatus.FULLY_RED)  # fmt: skip
+    testing.invoice(seller=org, amount="-1000.00", rate="0.13", day=today, is_red=True,
+                    original=blue)  # fmt: skip
+    testing.invoice(seller=org, amount="500.00", rate="0.13", day=today,
+                    type_code="04", code="011001900104", number="00000009",
+                    status=InvoiceStatus.VOIDED)  # fmt: skip
+    testing.invoice(seller=org, amount="200.00", rate="0.06", day=today)
+    client.force_login(user)
+    summary = client.get("/").context["summary"]
+    assert summary.issued_this_month.count == 2  # the blue invoices, not the red one
+    assert summary.issued_this_month.total == Decimal("212.00")  # 1130 − 1130 + 212; void left out
+    assert dict(summary.status_counts) == {"正常": 1, "作废": 1, "全额红冲": 1, "红字发票": 1}
+
+
+def test_month_boundaries_belong_to_their_own_month(client):
+    org = testing.organization()
+    user = testing.member(org)
+    today = datetime.date.today()
+    first = today.replace(day=1)
+    testing.invoice(seller=org, amount="100.00", day=first)
+    testing.invoice(seller=org, amount="300.00", day=first - datetime.timedelta(days=1))
+    client.force_login(user)
+    summary = client.get("/").context["summary"]
+    assert summary.issued_this_month.total == Decimal("106.00")
+    assert summary.issued_last_month.total == Decimal("318.00")
+    assert summary.months[-2].total == Decimal("318.00")
+
+
+def test_a_stale_organization_in_the_session_is_ignored(client):
+    mine, theirs = (
+        testing.organization("我的单位有限公司"),
+        testing.organization("别人单位有限公司"),
+    )
+    user = testing.member(mine)
+    client.force_login(user)
+    session = client.session
+    session["fapiao_organization_id"] = theirs.pk
+    session.save()
+    assert client.get("/").context["current_organization"] == mine

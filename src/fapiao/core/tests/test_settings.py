@@ -81,3 +81,28 @@ def test_default_database_is_sqlite_in_wal_mode_under_var(tmp_path):
     assert mode == "wal"
     assert name == str(tmp_path / "var" / "fapiao.sqlite3")
     assert (tmp_path / "var" / "secret_key").exists()
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS is empty"),
+        ({"SITE_URL": "https://"}, "must be an address like https"),
+        ({"DATABASE_URL": "postgresql://"}, "DATABASE_URL must name the database"),
+        ({"DATABASE_URL": "postgresql://u@h:54x2/db"}, "DATABASE_URL cannot be read"),
+        ({"EMAIL_HOST": "smtp.example.com"}, "set FAPIAO_EMAIL=smtp"),
+        ({"FAPIAO_EMAIL": "smtp", "EMAIL_PORT": "99999"}, "EMAIL_PORT=99999 is above the maximum"),
+        ({"REDIS_URL": "http://x"}, "REDIS_URL='http://x' must look like"),
+        ({"FAPIAO_SMS": "carrier-pigeon"}, "FAPIAO_SMS='carrier-pigeon'"),
+    ],
+)
+def test_settings_refuse_values_that_would_misbehave(tmp_path, env, message):
+    result = run_fapiao(tmp_path, "check", **env)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_serve_refuses_a_bad_port_from_the_environment(tmp_path):
+    result = run_fapiao(tmp_path, "serve", "--no-migrate", FAPIAO_PORT="80a")
+    assert result.returncode != 0
+    assert "FAPIAO_PORT='80a' is not a whole number" in result.stderr

@@ -1,5 +1,6 @@
 """`fapiao serve`: migrate, then run the web server and the task worker as one process group."""
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -10,23 +11,34 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from fapiao.env import Env
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to SIGTERM it when `serve` dies, even by SIGKILL,
+    so no orphaned server keeps the port."""
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
 
 class Command(BaseCommand):
     help = "迁移数据库，然后启动 Web 服务（gunicorn）与后台任务进程，Ctrl-C 一并停止。"
 
     def add_arguments(self, parser):
-        parser.add_argument("--host", default=os.environ.get("FAPIAO_HOST", "127.0.0.1"))
-        parser.add_argument("--port", type=int, default=int(os.environ.get("FAPIAO_PORT", "8000")))
+        env = Env()
+        parser.add_argument("--host", default=env.str("FAPIAO_HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=env.int("FAPIAO_PORT", 8000, minimum=1))
         parser.add_argument(
             "--workers",
             type=int,
-            default=int(os.environ.get("FAPIAO_WEB_WORKERS", "2")),
+            default=env.int("FAPIAO_WEB_WORKERS", 2, minimum=1),
             help="web worker processes (each with 4 threads)",
         )
         parser.add_argument(
             "--task-workers",
             type=int,
-            default=int(os.environ.get("FAPIAO_TASK_WORKERS", "1")),
+            default=env.int("FAPIAO_TASK_WORKERS", 1, minimum=0),
             help="background task worker processes (0: none)",
         )
         parser.add_argument("--no-migrate", action="store_true", help="skip `migrate`")
@@ -40,11 +52,8 @@ class Command(BaseCommand):
             call_command("collectstatic", interactive=False, verbosity=0)
 
         commands = [self.web_command(host, port, workers)]
-        commands += (
-            [self.worker_command()] * task_workers if settings.TASK_BACKEND != "immediate" else []
-        )
-        children = [subprocess.Popen(command) for command in commands]
-        self.stdout.write(f"发票平台已启动: http://{host}:{port}/  (Ctrl-C 停止)")
+        if settings.TASK_BACKEND != "immediate":
+            commands += [self.worker_command()] * task_workers
 
         stopping = False
 
@@ -52,8 +61,11 @@ class Command(BaseCommand):
             nonlocal stopping
             stopping = True
 
+        # Handlers first: a Ctrl-C while the children start still stops all of them.
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        children = [subprocess.Popen(command, preexec_fn=_die_with_parent) for command in commands]
+        self.stdout.write(f"发票平台已启动: http://{host}:{port}/  (Ctrl-C 停止)")
         exit_code = 0
         try:
             while not stopping:
