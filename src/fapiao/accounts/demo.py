@@ -6,6 +6,8 @@ from allauth.account.models import EmailAddress
 from django.db import transaction
 
 from fapiao.accounts.models import Membership, Organization, Role, StaffRole, User
+from fapiao.audit.events import EventCode
+from fapiao.audit.services import event_record
 from fapiao.rules import regions
 
 DEMO_PASSWORD = "Yunfan-Demo-2026"
@@ -47,13 +49,12 @@ class DemoAccounts:
     logins: list[tuple[str, str, str]]  # (email, name, role label)
 
 
-def _organization(fields: dict) -> Organization:
+def _organization(fields: dict) -> tuple[Organization, bool]:
     region = regions.region_from_uscc(fields["tax_id"])
-    org, _ = Organization.objects.get_or_create(
+    return Organization.objects.get_or_create(
         tax_id=fields["tax_id"],
         defaults={**fields, "region_code": region.code if region else ""},
     )
-    return org
 
 
 def _person(email: str, name: str, mobile: str, **extra) -> User:
@@ -70,16 +71,38 @@ def _person(email: str, name: str, mobile: str, **extra) -> User:
 
 @transaction.atomic
 def demo_accounts_create() -> DemoAccounts:
-    orgs = {"demo": _organization(DEMO_ORG), "second": _organization(SECOND_ORG)}
+    (demo, demo_new), (second, second_new) = _organization(DEMO_ORG), _organization(SECOND_ORG)
+    orgs = {"demo": demo, "second": second}
+    new = {"demo": demo_new, "second": second_new}
     logins = []
     for email, name, mobile, staff_role in DEMO_STAFF:
         user = _person(email, name, mobile, staff_role=staff_role)
         logins.append((email, f"{name}（平台工作人员）", staff_role.label))
     for email, name, mobile, org_key, role in DEMO_PEOPLE:
         user = _person(email, name, mobile)
-        Membership.objects.get_or_create(
+        _, joined = Membership.objects.get_or_create(
             user=user, organization=orgs[org_key], defaults={"role": role}
         )
+        if joined and new[org_key]:
+            # The operation log of a demo organization starts as a real one would.
+            org = orgs[org_key]
+            if role == Role.ADMIN:
+                event_record(
+                    code=EventCode.ORG_CREATED,
+                    actor=user,
+                    organization=org,
+                    obj=org,
+                    details={"tax_id": org.tax_id, "demo": True},
+                )
+            else:
+                event_record(
+                    code=EventCode.ORG_JOIN_APPROVED,
+                    actor=None,
+                    organization=org,
+                    actor_label="演示数据",
+                    description=f"批准 {user} 的加入申请（{role.label}）",
+                    details={"user": email, "role": role, "demo": True},
+                )
         logins.append((email, f"{name}（{orgs[org_key].name}）", role.label))
     return DemoAccounts(
         organization=orgs["demo"], second_organization=orgs["second"], logins=logins

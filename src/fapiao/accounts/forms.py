@@ -40,6 +40,9 @@ class RegistrationForm(forms.Form):
     def __init__(self, *args, **kwargs):
         self.request = kwargs.pop("request", None)
         super().__init__(*args, **kwargs)
+        if "email" in self.fields:
+            self.fields["email"].label = "邮箱"
+            self.fields["email"].widget.attrs["placeholder"] = "用于登录和接收通知"
         self.existing_organization: Organization | None = None
         self.uscc_check = None
 

@@ -6,6 +6,7 @@ urlpatterns = [
     path("signup/", views.RegisterView.as_view(), name="account_signup"),
     path("signup/uscc-check/", views.uscc_check, name="register_uscc_check"),
     path("profile/", views.profile, name="profile"),
+    path("sessions/", views.SessionsView.as_view(), name="usersessions_list"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("organization/switch/", views.organization_switch, name="org_switch"),
     path("organization/", views.organization_settings, name="org_settings"),

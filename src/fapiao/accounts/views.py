@@ -1,4 +1,5 @@
 from allauth.account.views import SignupView
+from allauth.usersessions.views import ListUserSessionsView
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -283,3 +284,15 @@ def staff_home(request):
     from fapiao.core.navigation import staff_queues
 
     return render(request, "accounts/staff_home.html", {"queues": staff_queues(request)})
+
+
+class SessionsView(ListUserSessionsView):
+    """allauth's list of the user's sessions; signing out the others is logged."""
+
+    def form_valid(self, form):
+        from fapiao.audit.events import EventCode
+        from fapiao.audit.services import event_record
+
+        response = super().form_valid(form)
+        event_record(code=EventCode.ACCOUNT_SESSIONS_ENDED, actor=self.request.user)
+        return response

@@ -2,7 +2,8 @@
 
 Recognised shapes:
 - 数电: a 20-digit number and no code. Digits 1-2 year, 3-4 region (计划单列市 in the 90s),
-  5 issuing channel, 6-20 sequence.
+  5 issuing channel, 6-20 sequence. The year must lie between FIRST_DIGITAL_YEAR and the current
+  year (`today`, by default date.today()): `digital_year` before, `digital_year_future` after.
 - legacy: a 10- or 12-digit code plus an 8-digit number. The type derived from the code is a hint
   only: the widely copied rule has exceptions (a real 广西 电子普票 has kind digits 12, not 11).
 
@@ -13,6 +14,7 @@ is offered in `suggestions`.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -81,8 +83,12 @@ class _Analysis:
     code: str | None = None
 
 
-def parse(code: str | None, number: str | None) -> NumberInfo:
-    """Parse what a user typed (or OCR read) as 发票代码 and 发票号码; never raises."""
+def parse(code: str | None, number: str | None, *, today: dt.date | None = None) -> NumberInfo:
+    """Parse what a user typed (or OCR read) as 发票代码 and 发票号码; never raises.
+
+    `today` (default date.today()) bounds the year of a 数电 number: a later year is an error.
+    """
+    this_year = (today or dt.date.today()).year
     problems: list[Problem] = []
     code_in = normalize_code(code)
     number_in = normalize_code(number)
@@ -96,7 +102,7 @@ def parse(code: str | None, number: str | None) -> NumberInfo:
     if any(p.code == ProblemCode.NUMBER_NOT_DIGITS for p in problems):
         analysis = _Analysis()
     else:
-        analysis = _analyze(code_fixed, number_fixed, problems, suggestions)
+        analysis = _analyze(code_fixed, number_fixed, problems, suggestions, this_year)
 
     digital_number_given = analysis.kind is NumberKind.DIGITAL and len(number_fixed) == 20
     if (
@@ -155,7 +161,11 @@ def digital_number(year: int, region_code: str | Region, channel: str | int, seq
 
 
 def _analyze(
-    code: str, number: str, problems: list[Problem], suggestions: list[Suggestion]
+    code: str,
+    number: str,
+    problems: list[Problem],
+    suggestions: list[Suggestion],
+    this_year: int,
 ) -> _Analysis:
     lc, ln = len(code), len(number)
     if not code and not number:
@@ -171,7 +181,7 @@ def _analyze(
                 )
             )
             suggestions.append((None, code))
-            return _digital(code, [])
+            return _digital(code, [], this_year)
         problems.append(Problem(ProblemCode.NUMBER_EMPTY, "number", "请填写发票号码"))
         return _Analysis()
 
@@ -194,7 +204,7 @@ def _analyze(
                     f"数电发票没有发票代码，已忽略所填代码“{code}”",
                 )
             )
-        return _digital(number, problems)
+        return _digital(number, problems, this_year)
 
     if not code:
         if ln == 18 and _legacy_code_plausible(number[:10]):
@@ -225,7 +235,7 @@ def _analyze(
             )
         )
         suggestions.append((None, joined))
-        return _digital(joined, [])
+        return _digital(joined, [], this_year)
     if lc == LEGACY_NUMBER_LENGTH and ln in LEGACY_CODE_LENGTHS:
         problems.append(
             Problem(
@@ -259,9 +269,18 @@ def _analyze(
     return _Analysis(kind=NumberKind.LEGACY, code=code)
 
 
-def _digital(number: str, problems: list[Problem]) -> _Analysis:
+def _digital(number: str, problems: list[Problem], this_year: int) -> _Analysis:
     yy = int(number[:2])
-    if 2000 + yy < FIRST_DIGITAL_YEAR:
+    if 2000 + yy > this_year:
+        problems.append(
+            Problem(
+                ProblemCode.DIGITAL_YEAR_FUTURE,
+                "number",
+                f"数电发票号码前两位是年份：“{number[:2]}”表示 {2000 + yy} 年，"
+                f"晚于今年（{this_year} 年），请核对",
+            )
+        )
+    elif 2000 + yy < FIRST_DIGITAL_YEAR:
         problems.append(
             Problem(
                 ProblemCode.DIGITAL_YEAR,

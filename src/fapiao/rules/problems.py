@@ -16,6 +16,9 @@ class ProblemCode(StrEnum):
     USCC_CHAR = "uscc_char"
     USCC_CHECKSUM = "uscc_checksum"
     USCC_AUTHORITY = "uscc_authority"
+    USCC_ENTITY_TYPE = "uscc_entity_type"
+    USCC_REGION = "uscc_region"
+    USCC_IMPLAUSIBLE = "uscc_implausible"
     LEGACY15_CHECKSUM = "legacy15_checksum"
     # invoice code and number
     NUMBER_EMPTY = "number_empty"
@@ -30,6 +33,7 @@ class ProblemCode(StrEnum):
     DIGITAL_SPLIT = "digital_split"
     LEGACY_JOINED = "legacy_joined"
     DIGITAL_YEAR = "digital_year"
+    DIGITAL_YEAR_FUTURE = "digital_year_future"
     DIGITAL_REGION_UNKNOWN = "digital_region_unknown"
     LEGACY_REGION_UNKNOWN = "legacy_region_unknown"
     NUMBER_ALL_ZERO = "number_all_zero"
@@ -42,6 +46,8 @@ class ProblemCode(StrEnum):
     QR_FIELD_MISSING = "qr_field_missing"
     QR_TYPE_MISMATCH = "qr_type_mismatch"
     QR_CODE_UNEXPECTED = "qr_code_unexpected"
+    QR_FIELD_UNRECOGNIZED = "qr_field_unrecognized"
+    QR_DATE_FORMAT = "qr_date_format"
     # tax arithmetic
     RATE_INVALID = "rate_invalid"
     RATE_UNKNOWN = "rate_unknown"
@@ -67,7 +73,6 @@ class ProblemCode(StrEnum):
 WARNING_CODES: frozenset[str] = frozenset(
     {
         ProblemCode.USCC_CHECKSUM,
-        ProblemCode.USCC_AUTHORITY,
         ProblemCode.LEGACY15_CHECKSUM,
         ProblemCode.CODE_NOT_NEEDED,
         ProblemCode.CODE_PREFIX,
@@ -77,6 +82,8 @@ WARNING_CODES: frozenset[str] = frozenset(
         ProblemCode.QR_FIELD_MISSING,
         ProblemCode.QR_TYPE_MISMATCH,
         ProblemCode.QR_CODE_UNEXPECTED,
+        ProblemCode.QR_FIELD_UNRECOGNIZED,
+        ProblemCode.QR_DATE_FORMAT,
     }
 )
 

@@ -10,6 +10,11 @@ Amount: legacy invoices carry 合计金额 excluding tax; 数电 invoices carry 
 Tolerance: full-width commas and digits, surrounding whitespace, an optional trailing comma, empty
 fields written as a space, lower-case hex, amounts such as `6.2` or `57`, and a missing field:
 fields are aligned by shape (type, code, number, amount, date, check code, crc), not by position.
+A date written `2020-10-10` (or with `/`, `.`, 年月日) is read, with a `qr_date_format` warning.
+When no alignment fits, up to two unrecognisable fields (a 19-digit check code, an amount
+`300.001`, an extra trailing field) are set aside with a `qr_field_unrecognized` warning each, the
+slot they stood in left empty; this only for payloads starting with `01,` whose number and date
+are recognised.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ _CENT = Decimal("0.01")
 _SLOTS = ("version", "type_code", "code", "number", "amount", "issue_date", "check_code", "crc")
 _MAY_BE_EMPTY = frozenset({"code", "check_code", "crc"})
 _SKIP_COST = 1.0
+_JUNK_COST = 3.0  # an unrecognisable token, in a slot or beyond them: dearer than any shape match
+_MAX_JUNK = 2
+_DATE = re.compile(r"([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?")
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://|^www\.", re.IGNORECASE)
 _CHECK_CODE_TYPES = frozenset({"04", "10", "11", "14"})  # 普票 kinds print a 校验码
 _LABELS = {
@@ -120,6 +128,18 @@ def parse(text: str) -> QrPayload:
         raise not_invoice
     fields = _align(tokens)
     complete = fields is not None and fields.get("number") and fields.get("issue_date")
+    junk: list[tuple[str | None, str]] = []
+    if not complete and tokens[0] == VERSION:
+        tolerant = _align(tokens, junk=junk)
+        if (
+            tolerant is not None
+            and tolerant.get("number")
+            and tolerant.get("issue_date")
+            and len(junk) <= _MAX_JUNK
+        ):
+            fields, complete = tolerant, True
+        else:
+            junk = []
     if not complete and tokens[0] != VERSION:
         # Only text that starts like a payload ("01,") is reported as a damaged invoice payload.
         raise not_invoice
@@ -150,8 +170,31 @@ def parse(text: str) -> QrPayload:
         check_code=fields.get("check_code") or None,
         crc=(fields.get("crc") or "").upper() or None,
         raw=text,
-        version_missing="version" not in fields,
+        version_missing="version" not in fields and not any(s == "version" for s, _ in junk),
+        notes=_notes(fields["issue_date"], junk),
     )
+
+
+def _notes(date_token: str, junk: list[tuple[str | None, str]]) -> list[Problem]:
+    """Warnings for what parse() read leniently: a reformatted date, unrecognisable fields."""
+    notes = []
+    if not re.fullmatch(r"[0-9]{8}", date_token):
+        read = _date(date_token)
+        notes.append(
+            Problem(
+                ProblemCode.QR_DATE_FORMAT,
+                "issue_date",
+                f"开票日期“{date_token}”不是 YYYYMMDD 格式，已按 {read:%Y%m%d} 读取",
+            )
+        )
+    for slot, token in junk:
+        message = (
+            f"二维码中的{_LABELS[slot]}“{token}”格式不正确，无法识别，已忽略"
+            if slot
+            else f"二维码中多出无法识别的字段“{token}”，已忽略"
+        )
+        notes.append(Problem(ProblemCode.QR_FIELD_UNRECOGNIZED, slot, message))
+    return notes
 
 
 def build(
@@ -230,14 +273,17 @@ def _assemble(
     crc: str | None,
     raw: str,
     version_missing: bool,
+    notes: list[Problem] | None = None,
 ) -> QrPayload:
-    problems: list[Problem] = []
+    problems: list[Problem] = list(notes or ())
+    unrecognized = {p.field for p in problems if p.code == ProblemCode.QR_FIELD_UNRECOGNIZED}
 
     def warn(code_: ProblemCode, field: str, message: str) -> None:
         problems.append(Problem(code_, field, message))
 
     def missing(field: str) -> None:
-        warn(ProblemCode.QR_FIELD_MISSING, field, f"二维码中缺少{_LABELS[field]}")
+        if field not in unrecognized:  # already reported as unrecognisable
+            warn(ProblemCode.QR_FIELD_MISSING, field, f"二维码中缺少{_LABELS[field]}")
 
     if version_missing:
         missing("version")
@@ -282,39 +328,63 @@ def _assemble(
     )
 
 
-def _align(tokens: list[str]) -> dict[str, str] | None:
+def _align(
+    tokens: list[str], junk: list[tuple[str | None, str]] | None = None
+) -> dict[str, str] | None:
     """Assign tokens to slots in order, each slot at most once, skipping slots that are missing.
 
     Cost: 1 per missing slot plus a small penalty for weak matches (an integer amount, an
     unknown type code); the cheapest alignment wins. Returns None if no alignment exists.
+
+    With `junk` (a list to fill), a token may also be set aside as unrecognisable, in a slot or
+    beyond the slots, at a cost above any shape match; the set-aside tokens are appended to
+    `junk` as (slot or None, token) and left out of the result.
     """
     n_tok, n_slot = len(tokens), len(_SLOTS)
     inf = float("inf")
     cost = [[inf] * (n_slot + 1) for _ in range(n_tok + 1)]
     back: dict[tuple[int, int], tuple[int, int]] = {}
+    set_aside: set[tuple[int, int]] = set()  # cells reached by setting a token aside
     cost[0][0] = 0.0
+
+    def relax(i: int, j: int, to: tuple[int, int], step: float, aside: bool = False) -> None:
+        if cost[i][j] + step < cost[to[0]][to[1]]:
+            cost[to[0]][to[1]] = cost[i][j] + step
+            back[to] = (i, j)
+            if aside:
+                set_aside.add(to)
+            else:
+                set_aside.discard(to)
+
     for i in range(n_tok + 1):
-        for j in range(n_slot):
-            here = cost[i][j]
-            if here == inf:
+        for j in range(n_slot + 1):
+            if cost[i][j] == inf:
                 continue
-            if i < n_tok:
+            if i < n_tok and j < n_slot:
                 penalty = _match(_SLOTS[j], tokens[i])
-                if penalty is not None and here + penalty < cost[i + 1][j + 1]:
-                    cost[i + 1][j + 1] = here + penalty
-                    back[(i + 1, j + 1)] = (i, j)
-            if here + _SKIP_COST < cost[i][j + 1]:
-                cost[i][j + 1] = here + _SKIP_COST
-                back[(i, j + 1)] = (i, j)
+                if penalty is not None:
+                    relax(i, j, (i + 1, j + 1), penalty)
+                if junk is not None:
+                    relax(i, j, (i + 1, j + 1), _JUNK_COST, aside=True)
+            if j < n_slot:
+                relax(i, j, (i, j + 1), _SKIP_COST)
+            if i < n_tok and junk is not None:  # a token beyond the slots: likeliest at the end
+                extra = _JUNK_COST if j == n_slot else _JUNK_COST + 0.05
+                relax(i, j, (i + 1, j), extra, aside=True)
     if cost[n_tok][n_slot] == inf:
         return None
     fields: dict[str, str] = {}
+    found: list[tuple[str | None, str]] = []
     i, j = n_tok, n_slot
     while (i, j) != (0, 0):
         pi, pj = back[(i, j)]
-        if pi < i:
+        if (i, j) in set_aside:
+            found.append((_SLOTS[pj] if pj < j else None, tokens[pi]))
+        elif pi < i:
             fields[_SLOTS[pj]] = tokens[pi]
         i, j = pi, pj
+    if junk is not None:
+        junk.extend(reversed(found))
     return fields
 
 
@@ -337,7 +407,9 @@ def _match(slot: str, token: str) -> float | None:
                 return 0.0
             return 0.3 if re.fullmatch(r"-?[0-9]+", token) else None
         case "issue_date":
-            return 0.0 if re.fullmatch(r"[0-9]{8}", token) and _date_or_none(token) else None
+            if _date_or_none(token) is None:
+                return None
+            return 0.0 if re.fullmatch(r"[0-9]{8}", token) else 0.2
         case "check_code":
             return 0.0 if re.fullmatch(r"[0-9]{20}", token) else None
         case "crc":
@@ -355,8 +427,15 @@ def _quantize(amount: Decimal) -> Decimal:
 
 
 def _date_or_none(token: str) -> dt.date | None:
+    """YYYYMMDD, or a date written with separators (2020-10-10, 2020/10/10, 2020年10月10日)."""
+    if re.fullmatch(r"[0-9]{8}", token):
+        parts = (token[:4], token[4:6], token[6:8])
+    elif found := _DATE.fullmatch(token):
+        parts = found.groups()
+    else:
+        return None
     try:
-        return dt.date(int(token[:4]), int(token[4:6]), int(token[6:8]))
+        return dt.date(*(int(p) for p in parts))
     except ValueError:
         return None
 

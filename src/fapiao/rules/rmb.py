@@ -78,7 +78,8 @@ def matches_capital(text: str, amount: Decimal | int | str) -> bool:
 def parse_capital(text: str) -> Decimal:
     """The amount a 大写 stands for: '⊗贰万零陆佰柒拾圆整' → Decimal('20670.00').
 
-    Tolerant of 元/圆, 整/正, a leading ⊗, spaces, missing or extra 零, and 拾 for 壹拾.
+    Tolerant of 元/圆, 整/正, a leading ⊗, spaces, missing or extra 零, and 拾 for 壹拾. Refuses
+    (RulesError) repeated or out-of-order units: 壹万万圆整, 壹佰贰佰圆, 壹亿万圆整, 伍分伍角.
     """
     cleaned = _clean(text)
     if not cleaned:
@@ -131,26 +132,40 @@ def _section(n: int) -> str:
     return text
 
 
+_SMALL_VALUES = {"拾": 10, "佰": 100, "仟": 1000}
+_SECTION_VALUES = {"万": 10**4, "亿": 10**8}
+
+
 def _parse_integer(words: str, original: str) -> int:
+    """Digits and units, each unit smaller than the one before it in its section (仟 > 佰 > 拾),
+    and the section units in order (亿 > 万), each at most once: 壹佰贰佰, 壹万万 and 壹亿万 are
+    refused. 拾 without a digit means 壹拾; a missing or extra 零 is tolerated."""
     total = section = 0
     digit: int | None = None
+    last_small = last_section = 10**12  # the last unit seen; the next one must be smaller
     for ch in words:
         if ch in DIGITS:
             if digit:
                 raise _invalid(original, f"“{ch}”前缺少单位")
             digit = DIGITS.index(ch)
-        elif ch in "拾佰仟":
+        elif ch in _SMALL_VALUES:
             if digit is None and ch != "拾":
                 raise _invalid(original, f"“{ch}”前缺少数字")
-            multiplier = {"拾": 10, "佰": 100, "仟": 1000}[ch]
-            section += (1 if digit is None else digit) * multiplier
-            digit = None
-        elif ch == "万":
-            total += (section + (digit or 0)) * 10**4
+            unit = _SMALL_VALUES[ch]
+            if unit >= last_small:
+                raise _invalid(original, f"单位“{ch}”重复或顺序不对")
+            section += (1 if digit is None else digit) * unit
+            last_small, digit = unit, None
+        elif ch in _SECTION_VALUES:
+            unit = _SECTION_VALUES[ch]
+            if unit >= last_section:
+                raise _invalid(original, f"单位“{ch}”重复或顺序不对")
+            value = section + (digit or 0)
+            if not value:
+                raise _invalid(original, f"“{ch}”前缺少数字")
+            total += value * unit
             section, digit = 0, None
-        elif ch == "亿":
-            total = (total + section + (digit or 0)) * 10**8
-            section, digit = 0, None
+            last_small, last_section = 10**12, unit
         else:
             raise _invalid(original, f"无法识别“{ch}”")
     return total + section + (digit or 0)
@@ -159,11 +174,17 @@ def _parse_integer(words: str, original: str) -> int:
 def _parse_fraction(words: str, original: str) -> int:
     cents = 0
     digit: int | None = None
+    seen = ""  # the units read so far: 角 must come before 分, each at most once
     for ch in words:
         if ch in DIGITS:
+            if digit:
+                raise _invalid(original, f"“{ch}”前缺少单位")
             digit = DIGITS.index(ch)
         elif ch in "角分" and digit is not None:
+            if ch in seen or (ch == "角" and "分" in seen):
+                raise _invalid(original, f"单位“{ch}”重复或顺序不对")
             cents += digit * (10 if ch == "角" else 1)
+            seen += ch
             digit = None
         else:
             raise _invalid(original, f"角分部分无法识别“{ch}”")

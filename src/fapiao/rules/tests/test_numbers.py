@@ -1,3 +1,5 @@
+import datetime as dt
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -186,6 +188,43 @@ def test_digital_number_with_impossible_year_or_region():
     assert codes(numbers.parse("", "25002000000005197325")) == [ProblemCode.DIGITAL_REGION_UNKNOWN]
 
 
+_TODAY = dt.date(2026, 6, 30)
+
+
+@pytest.mark.parametrize("year", [2027, 2030, 2099])
+def test_digital_number_from_a_year_after_today_is_not_ok(year):
+    number = numbers.digital_number(year, "44", 2, 127444519)
+    info = numbers.parse(None, number, today=_TODAY)
+    assert not info.ok
+    assert codes(info) == [ProblemCode.DIGITAL_YEAR_FUTURE]
+    assert info.problems[0].field == "number"
+    assert (
+        f"{year} 年" in info.problems[0].message
+        and "晚于今年（2026 年）" in info.problems[0].message
+    )
+    assert info.year == year  # still decoded, for the message and the form
+
+
+def test_digital_number_of_this_year_is_ok():
+    assert numbers.parse(None, "26442000000127444519", today=_TODAY).ok
+    assert numbers.parse(None, "27442000000127444519", today=dt.date(2027, 1, 1)).ok
+
+
+def test_digital_year_defaults_to_the_real_today():
+    next_year = dt.date.today().year + 1
+    number = numbers.digital_number(next_year, "44", 2, 1)
+    assert codes(numbers.parse(None, number)) == [ProblemCode.DIGITAL_YEAR_FUTURE]
+    assert numbers.parse(None, numbers.digital_number(next_year - 1, "44", 2, 1)).ok
+
+
+@pytest.mark.parametrize(("yy", "ok"), [("00", False), ("20", False), ("21", True)])
+def test_digital_number_before_the_first_digital_year_is_not_ok(yy, ok):
+    info = numbers.parse(None, f"{yy}442000000127444519", today=_TODAY)
+    assert info.ok is ok
+    assert codes(info) == ([] if ok else [ProblemCode.DIGITAL_YEAR])
+    assert numbers.FIRST_DIGITAL_YEAR == 2021
+
+
 def test_legacy_code_with_unknown_region_is_only_a_warning():
     info = numbers.parse("099002100111", "12345678")
     assert info.ok
@@ -255,7 +294,7 @@ _digital_codes = sorted(
 )
 def test_digital_number_round_trips_through_parse(year, region_code, channel, sequence):
     number = numbers.digital_number(year, region_code, channel, sequence)
-    info = numbers.parse(None, number)
+    info = numbers.parse(None, number, today=dt.date(year, 12, 31))
     assert info.ok and info.problems == ()
     assert info.kind is NumberKind.DIGITAL
     assert info.year == year
@@ -274,7 +313,7 @@ def test_digital_number_round_trips_through_parse(year, region_code, channel, se
 )
 def test_any_split_of_a_digital_number_is_joined_back(year, region_code, channel, sequence, cut):
     number = numbers.digital_number(year, region_code, channel, sequence)
-    info = numbers.parse(number[:cut], number[cut:])
+    info = numbers.parse(number[:cut], number[cut:], today=dt.date(2099, 12, 31))
     assert not info.ok
     assert (None, number) in info.suggestions
 

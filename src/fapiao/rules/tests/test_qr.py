@@ -248,6 +248,117 @@ def test_parse_is_tolerant_of_how_scanners_deliver_the_text(payload, data):
     assert replace(parsed, raw=payload.raw) == payload
 
 
-def test_digits_of_other_scripts_are_not_accepted():
+def test_digits_of_other_scripts_are_not_read_as_digits():
+    p = qr.parse("01,10,०५०००१७००१११,99999951,300.00,20201010,14754822929856772523,E400,")
+    assert p.code is None
+    assert codes(p) == [ProblemCode.QR_FIELD_UNRECOGNIZED]
+    assert p.problems[0].field == "code"
     with pytest.raises(qr.QrError):
-        qr.parse("01,10,०५०००१७००१११,99999951,300.00,20201010,14754822929856772523,E400,")
+        qr.parse("01,10,050001700111,९९९९९९५१,300.00,20201010,14754822929856772523,E400,")
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "token"),
+    [
+        (
+            "01,10,050001700111,99999951,300.00,20201010,1475482292985677252,E400,",
+            "check_code",
+            "1475482292985677252",
+        ),
+        (
+            "01,10,050001700111,99999951,300.001,20201010,14754822929856772523,E400,",
+            "amount",
+            "300.001",
+        ),
+        (
+            "01,10,050001700111,99999951,300.00,20201010,14754822929856772523,E400,XYZ",
+            None,
+            "XYZ",
+        ),
+        ("01,32,,24312000000136634917,0.01,20240514,,1DD6,1234", None, "1234"),
+        (
+            "01,1O,050001700111,99999951,300.00,20201010,14754822929856772523,E400,",
+            "type_code",
+            "1O",
+        ),
+    ],
+)
+def test_one_unrecognisable_field_is_a_warning_not_a_rejection(text, field, token):
+    p = qr.parse(text)
+    assert p.number in ("99999951", "24312000000136634917")
+    assert p.issue_date in (dt.date(2020, 10, 10), dt.date(2024, 5, 14))
+    assert codes(p) == [ProblemCode.QR_FIELD_UNRECOGNIZED]
+    problem = p.problems[0]
+    assert problem.is_warning and problem.field == field
+    assert f"“{token}”" in problem.message and "无法识别" in problem.message
+    if field is not None:
+        assert getattr(p, field) is None  # the slot is left empty, not guessed
+
+
+def test_unrecognisable_check_code_keeps_the_other_fields():
+    p = qr.parse("01,10,050001700111,99999951,300.00,20201010,1475482292985677252,E400,")
+    assert (p.code, p.amount, p.crc) == ("050001700111", Decimal("300.00"), "E400")
+    assert p.raw.endswith("E400,")
+    assert qr.format(p) == "01,10,050001700111,99999951,300.00,20201010,,E400,"
+
+
+@pytest.mark.parametrize(
+    "date_text", ["2020-10-10", "2020/10/10", "2020.10.10", "2020年10月10日", "2020-1-2"]
+)
+def test_date_with_separators_is_normalised_with_a_warning(date_text):
+    p = qr.parse(f"01,10,050001700111,99999951,300.00,{date_text},14754822929856772523,E400,")
+    expected = dt.date(2020, 1, 2) if date_text == "2020-1-2" else dt.date(2020, 10, 10)
+    assert p.issue_date == expected
+    assert codes(p) == [ProblemCode.QR_DATE_FORMAT]
+    assert p.problems[0].is_warning and p.problems[0].field == "issue_date"
+    assert f"“{date_text}”" in p.problems[0].message
+    assert qr.format(p) == qr.format(
+        qr.parse(f"01,10,050001700111,99999951,300.00,{expected:%Y%m%d},14754822929856772523,E400,")
+    )
+
+
+def test_two_unrecognisable_fields_are_two_warnings():
+    p = qr.parse("01,10,050001700111,99999951,300.001,20201010,1475482292985677252,E400,")
+    assert codes(p) == [ProblemCode.QR_FIELD_UNRECOGNIZED] * 2
+    assert [x.field for x in p.problems] == ["amount", "check_code"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # number or date unrecognisable: still refused
+        "01,10,050001700111,9999995,300.00,20201010,14754822929856772523,E400,",
+        "01,10,050001700111,99999951,300.00,2020-13-10,14754822929856772523,E400,",
+        "01,10,050001700111,99999951,300.00,20201010x,14754822929856772523,E400,",
+        # three unrecognisable fields: not a damaged invoice payload any more
+        "01,10,050001700111,99999951,300.001,20201010,1475482292985677252,E4000,",
+    ],
+)
+def test_payload_without_recognisable_number_or_date_is_still_refused(text):
+    with pytest.raises(qr.QrError) as caught:
+        qr.parse(text)
+    assert caught.value.problem.code in {ProblemCode.QR_MALFORMED, ProblemCode.QR_INCOMPLETE}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "12,34,12345678,20200101,x",
+        "02,10,050001700111,99999951,300.001,20201010,14754822929856772523,E400",
+    ],
+)
+def test_unrecognisable_fields_are_tolerated_only_in_payloads_starting_01(text):
+    with pytest.raises(qr.QrError) as caught:
+        qr.parse(text)
+    assert caught.value.problem.code == ProblemCode.QR_NOT_INVOICE
+
+
+@settings(max_examples=100, deadline=None)
+@given(_legacy | _digital, st.text(alphabet="GHJKWXYZ-", min_size=1, max_size=6))
+def test_an_extra_trailing_field_only_adds_a_warning(payload, extra):
+    text = payload.raw + ("" if payload.raw.endswith(",") else ",") + extra
+    parsed = qr.parse(text)
+    assert replace(parsed, raw=payload.raw, problems=payload.problems) == payload
+    assert parsed.problems[0].code == ProblemCode.QR_FIELD_UNRECOGNIZED
+    assert parsed.problems[0].field is None and f"“{extra}”" in parsed.problems[0].message
+    assert parsed.problems[1:] == payload.problems

@@ -137,19 +137,43 @@ def test_every_truth_tax_id_is_well_formed(entry):
 
 @pytest.mark.parametrize("entry", entries(lambda e: _tax_ids(e) and is_test_data(e)))
 def test_flagged_sample_tax_ids_are_reported_as_flagged(entry):
+    """Every tax ID of a flagged sample gets the verdict its flags call for, with no escape:
+    illegal characters → not well-formed (USCC_CHAR only); a flagged checksum → well-formed with
+    exactly the checksum warning; a length outside 15/18/20 or all zeros → not well-formed;
+    anything else on a flagged sample → a clean, well-formed USCC."""
     entry = require(entry)
-    flags = " ".join(entry["test_data_flags"])
-    for tax_id in _tax_ids(entry):
+    t = truth(entry)
+    flags = entry["test_data_flags"]
+    checked = 0
+    for field in ("buyer_tax_id", "seller_tax_id"):
+        if field not in t:
+            continue
+        tax_id = t[field]
         result = uscc.check(tax_id)
-        if "I" in tax_id or "Z" in tax_id:  # 9150010807MGZHI002 is not even well-formed
-            assert not result.well_formed
-            assert {p.code for p in result.problems} == {ProblemCode.USCC_CHAR}
-        elif len(tax_id) == 18 and tax_id[0] != "0":
-            assert result.well_formed
-            if "checksum fails" in flags and result.checksum_ok is False:
-                assert result.problems[0].code == ProblemCode.USCC_CHECKSUM
-        else:  # 17 characters or all zeros
-            assert result.well_formed
+        checksum_flagged = any(f.startswith("USCC checksum fails") and field in f for f in flags)
+        codes = {p.code for p in result.problems}
+        if set(tax_id) - set(uscc.CHARSET):  # 9150010807MGZHI002 is not even well-formed
+            assert not result.well_formed, tax_id
+            assert codes == {ProblemCode.USCC_CHAR}, tax_id
+        elif checksum_flagged:
+            assert result.kind is uscc.UsccKind.USCC, tax_id
+            assert result.well_formed and result.checksum_ok is False, tax_id
+            assert [p.code for p in result.problems] == [ProblemCode.USCC_CHECKSUM], tax_id
+        elif len(tax_id) not in (15, 18, 20) or set(tax_id) == {"0"}:
+            # 17 characters (91110101202001201: a USCC one short) or all zeros
+            assert any("tax ID length" in f for f in flags), (tax_id, flags)
+            assert not result.well_formed and not result.ok, tax_id
+            assert codes & {
+                ProblemCode.USCC_LENGTH,
+                ProblemCode.USCC_AUTHORITY,
+                ProblemCode.USCC_IMPLAUSIBLE,
+            }, (tax_id, codes)
+        else:
+            assert result.kind is uscc.UsccKind.USCC, tax_id
+            assert result.well_formed and result.checksum_ok is True, tax_id
+            assert result.problems == (), tax_id
+        checked += 1
+    assert checked == len(_tax_ids(entry)) > 0
 
 
 @pytest.mark.parametrize("entry", entries(lambda e: "amount_incl_words" in truth(e)))

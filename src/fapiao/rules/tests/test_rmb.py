@@ -103,6 +103,49 @@ def test_parse_capital_refuses_what_is_not_an_amount(words):
     assert caught.value.problem.code == ProblemCode.CAPITAL_INVALID
 
 
+@pytest.mark.parametrize(
+    "words",
+    [
+        "壹万万圆整",
+        "壹佰贰佰圆",
+        "壹亿万圆整",
+        "壹亿亿圆整",
+        "贰拾壹佰圆整",
+        "壹佰贰仟圆整",
+        "壹仟壹仟圆整",
+        "壹拾拾圆整",
+        "壹万壹亿圆整",
+        "壹万零壹万圆整",
+        "壹万亿圆整",
+        "万圆整",
+        "壹圆伍角伍角",
+        "壹圆伍分伍角",
+        "壹圆伍分伍分",
+    ],
+)
+def test_parse_capital_refuses_repeated_or_out_of_order_units(words):
+    with pytest.raises(RulesError) as caught:
+        rmb.parse_capital(words)
+    assert caught.value.problem.code == ProblemCode.CAPITAL_INVALID
+    assert words in caught.value.problem.message
+
+
+@pytest.mark.parametrize(
+    ("words", "amount"),
+    [
+        ("壹亿零壹万圆整", "100010000"),
+        ("壹仟万零贰拾圆整", "10000020"),
+        ("玖仟玖佰玖拾玖亿玖仟玖佰玖拾玖万玖仟玖佰玖拾玖圆整", "999999999999"),
+        ("壹拾亿圆整", "1000000000"),
+        ("壹亿壹仟万圆整", "110000000"),
+        ("壹佰零伍圆零伍分", "105.05"),
+        ("拾圆整", "10"),
+    ],
+)
+def test_parse_capital_reads_units_in_order(words, amount):
+    assert rmb.parse_capital(words) == Decimal(amount)
+
+
 _money = st.decimals(
     min_value=Decimal("-999999999999.99"),
     max_value=Decimal("999999999999.99"),

@@ -25,11 +25,79 @@ def test_uscc_accepts_A_N_Y_authorities(authority):
     assert result.problems == ()
 
 
-def test_unknown_authority_is_a_warning_not_a_rejection():
-    result = uscc.check(uscc.make("B1110108690017781"))
-    assert result.well_formed
+@pytest.mark.parametrize("authority", ["0", "B", "C", "X"])
+def test_authority_outside_gb32100_is_not_well_formed(authority):
+    result = uscc.check(uscc.make(authority + "1110108690017781"))  # check character passes
+    assert result.kind is UsccKind.USCC
+    assert not result.well_formed and not result.ok
     assert [p.code for p in result.problems] == [ProblemCode.USCC_AUTHORITY]
-    assert all(p.is_warning for p in result.problems)
+    assert not result.problems[0].is_warning
+    assert f"第 1 位是登记管理部门代码，应为 1-9、A、N 或 Y，输入的是“{authority}”" in (
+        result.message
+    )
+
+
+def test_division_code_in_positions_3_to_8_must_be_digits():
+    for code in ("91ABCDEFMA01YF8K3U", uscc.make("91ABCDEFMA01YF8K3")):
+        result = uscc.check(code)
+        assert result.kind is UsccKind.USCC
+        assert not result.well_formed and not result.ok
+        assert [p.code for p in result.problems] == [ProblemCode.USCC_REGION]
+        assert (
+            "第 3-8 位是登记管理机关行政区划码，应为 6 位数字，输入的是“ABCDEF”" in result.message
+        )
+
+
+def test_division_code_with_one_letter_is_not_well_formed():
+    result = uscc.check(uscc.make("911101A8690017781"))
+    assert not result.well_formed
+    assert "第 3-8 位" in result.message
+
+
+@pytest.mark.parametrize("prefix", ["94", "90", "9A", "14", "18", "54", "5Y"])
+def test_entity_type_must_belong_to_its_authority(prefix):
+    result = uscc.check(uscc.make(prefix + "110108690017781"))
+    assert not result.well_formed
+    assert [p.code for p in result.problems] == [ProblemCode.USCC_ENTITY_TYPE]
+    assert "第 2 位是机构类别代码" in result.message
+    assert f"输入的是“{prefix[1]}”" in result.message
+
+
+# 机构类别 of the other authorities (2-8, A, N, Y) are not checked: see the module doc.
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "91",
+        "92",
+        "93",
+        "11",
+        "12",
+        "13",
+        "19",
+        "51",
+        "52",
+        "53",
+        "59",
+        "37",
+        "2A",
+        "N4",
+        "Y2",
+        "A9",
+    ],
+)
+def test_known_entity_types_are_accepted(prefix):
+    result = uscc.check(uscc.make(prefix + "110108690017781"))
+    assert result.well_formed and result.checksum_ok is True
+    assert result.problems == ()
+
+
+def test_id_card_that_also_passes_the_uscc_check_is_individual_if_not_a_uscc():
+    code = "140105199001010593"  # valid 居民身份证号; 1 机构编制 has no 机构类别 4
+    assert uscc._uscc_check_char(code[:17]) == code[17]
+    result = uscc.check(code)
+    assert result.kind is UsccKind.INDIVIDUAL
+    assert result.well_formed and result.checksum_ok is True
+    assert result.region is not None and result.region.name == "山西省"
 
 
 def test_bad_check_character_is_a_warning_for_real_legal_codes():
@@ -159,12 +227,45 @@ def test_id_card_with_impossible_birth_date_is_not_individual():
     assert uscc.check(code).kind is UsccKind.USCC
 
 
-@pytest.mark.parametrize("raw", ["32040419760706081301", "91110101202001201", "00000000000000000"])
+@pytest.mark.parametrize("raw", ["32040419760706081301", "11010549123100201", "P1234567890123456"])
 def test_seventeen_and_twenty_character_ids_are_individual_without_check(raw):
     result = uscc.check(raw)
     assert result.kind is UsccKind.INDIVIDUAL
     assert result.well_formed
     assert result.checksum_ok is None
+
+
+@pytest.mark.parametrize("raw", ["91110108MA01YF8K3", "91110101202001201", "N2110108MA01YF8K3"])
+def test_seventeen_character_uscc_missing_one_character_is_reported_short(raw):
+    result = uscc.check(raw)
+    assert result.kind is UsccKind.USCC
+    assert not result.well_formed and not result.ok
+    assert result.checksum_ok is None and result.region is None
+    assert [p.code for p in result.problems] == [ProblemCode.USCC_LENGTH]
+    assert result.message == "统一社会信用代码应为 18 位，输入了 17 位（少 1 位）"
+
+
+def test_seventeen_digit_id_card_missing_one_digit_is_reported_short():
+    result = uscc.check("11010519491231002")
+    assert result.kind is UsccKind.INDIVIDUAL
+    assert not result.well_formed
+    assert result.message == "居民身份证号码应为 18 位，输入了 17 位（少 1 位）"
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        ("00000000000000000", "全为 0"),
+        ("00000000000000000000", "全为 0"),
+        ("ABCDEFGHJKLMNPQRT", "全是字母"),
+        ("ABCDEFGHJKLMNPQRTUWX", "全是字母"),
+    ],
+)
+def test_all_zero_or_all_letter_individual_ids_are_not_well_formed(raw, fragment):
+    result = uscc.check(raw)
+    assert not result.well_formed
+    assert [p.code for p in result.problems] == [ProblemCode.USCC_IMPLAUSIBLE]
+    assert fragment in result.message
 
 
 def test_natural_person_buyer_is_individual():
@@ -186,9 +287,13 @@ def test_check_char_refuses_bad_bodies(bad):
         uscc.check_char(bad)
 
 
+_authority_and_type = st.sampled_from(sorted(uscc.AUTHORITIES)).flatmap(
+    lambda a: st.sampled_from(sorted(uscc.ENTITY_TYPES.get(a, "0123456789"))).map(a.__add__)
+)
 _body = st.tuples(
-    st.sampled_from(sorted(uscc.AUTHORITIES)),
-    st.text(alphabet=uscc.CHARSET, min_size=16, max_size=16),
+    _authority_and_type,
+    st.text(alphabet="0123456789", min_size=6, max_size=6),
+    st.text(alphabet=uscc.CHARSET, min_size=9, max_size=9),
 ).map("".join)
 
 
