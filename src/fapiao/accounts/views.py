@@ -42,6 +42,16 @@ class RegisterView(SignupView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["invitation"] = _session_invitation(self.request)
+        form = context.get("form")
+        if form is not None and form.is_bound:
+            # Re-shown after an error: the code's verdict (and the confirmation box when the
+            # check digit is off) come back with the form, with or without JavaScript.
+            check, existing = _uscc_verdict(form.data.get("tax_id", ""))
+            context.update(
+                uscc_check=check,
+                uscc_existing=existing,
+                uscc_confirmed=bool(form.data.get("confirm_checksum")),
+            )
         return context
 
 
@@ -57,14 +67,18 @@ def _session_invitation(request) -> Invitation | None:
 @require_GET
 def uscc_check(request):
     """HTMX: what the platform knows of a USCC while the registrant types it."""
-    raw = request.GET.get("tax_id", "")
+    check, existing = _uscc_verdict(request.GET.get("tax_id", ""))
+    return render(request, "accounts/_uscc_check.html", {"check": check, "existing": existing})
+
+
+def _uscc_verdict(raw: str):
     check = uscc.check(raw) if raw.strip() else None
     existing = (
         Organization.objects.filter(tax_id=check.normalized).only("name").first()
         if check is not None and check.well_formed
         else None
     )
-    return render(request, "accounts/_uscc_check.html", {"check": check, "existing": existing})
+    return check, existing
 
 
 @require_http_methods(["GET", "POST"])

@@ -5,6 +5,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Abs
 from django.db.models.lookups import LessThan
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fapiao.accounts.models import Organization
 
@@ -130,7 +131,7 @@ class InvoiceLine(models.Model):
     name = models.CharField(_("项目名称"), max_length=200)
     tax_code = models.CharField(_("税收分类编码"), max_length=19, blank=True)
     spec = models.CharField(_("规格型号"), max_length=100, blank=True)
-    unit = models.CharField(_("单位"), max_length=20, blank=True)
+    unit = models.CharField(pgettext_lazy("unit of measure", "单位"), max_length=20, blank=True)
     quantity = models.DecimalField(
         _("数量"), max_digits=28, decimal_places=13, null=True, blank=True
     )

@@ -77,8 +77,13 @@ def test_a_malformed_credit_code_is_refused_with_the_reason(client):
 def test_a_bad_check_digit_must_be_confirmed(client):
     good = form()["tax_id"]
     bad = good[:-1] + ("0" if good[-1] != "0" else "1")
+    page = client.get("/accounts/signup/").content.decode()
+    assert 'name="confirm_checksum"' not in page  # asked only when the check digit is off
     response = client.post("/accounts/signup/", form(tax_id=bad))
     assert response.status_code == 200 and "勾选" in errors(response)
+    assert 'name="confirm_checksum"' in response.content.decode()
+    hint = client.get("/accounts/signup/uscc-check/", {"tax_id": bad}).content.decode()
+    assert 'name="confirm_checksum"' in hint
     response = client.post("/accounts/signup/", form(tax_id=bad, confirm_checksum="on"))
     assert response.status_code == 302
     assert Organization.objects.filter(tax_id=bad).exists()
