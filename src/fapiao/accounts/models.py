@@ -92,6 +92,11 @@ class Organization(models.Model):
     bank_name = models.CharField(_("开户银行"), max_length=100, blank=True)
     bank_account = models.CharField(_("银行账号"), max_length=40, blank=True)
     region_code = models.CharField(_("地区代码"), max_length=4, blank=True)
+    issue_requires_review = models.BooleanField(
+        _("开具前须经审核"),
+        default=True,
+        help_text=_("开启后，开票员提交的发票须由另一位审核员批准后才能开具。"),
+    )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     class Meta:

@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Abs
@@ -153,6 +154,223 @@ class InvoiceLine(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def total(self) -> Decimal:
+        return self.amount + self.tax
+
+
+class NumberSequence(models.Model):
+    """The next 数电 sequence number for a region, year and channel. Locked while an invoice is
+    issued, in the same transaction: a rolled-back issue gives its number back, so numbers are
+    neither duplicated nor skipped."""
+
+    region = models.CharField(max_length=2)
+    year = models.PositiveSmallIntegerField()
+    channel = models.CharField(max_length=1)
+    last_value = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "year", "channel"], name="number_sequence_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.year}-{self.region}-{self.channel}: {self.last_value}"
+
+
+class Item(models.Model):
+    """An organization's catalogue of goods and services (商品和服务)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="items")
+    category = models.CharField(_("商品和服务分类简称"), max_length=60)
+    name = models.CharField(_("名称"), max_length=150)
+    tax_code = models.CharField(_("税收分类编码"), max_length=19)
+    spec = models.CharField(_("规格型号"), max_length=100, blank=True)
+    unit = models.CharField(pgettext_lazy("unit of measure", "单位"), max_length=20, blank=True)
+    unit_price = models.DecimalField(
+        _("单价（不含税）"), max_digits=28, decimal_places=13, null=True, blank=True
+    )
+    rate = models.DecimalField(_("税率/征收率"), max_digits=5, decimal_places=3)
+    exemption = models.CharField(_("免税类型"), max_length=16, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("商品和服务")
+        verbose_name_plural = _("商品和服务")
+        ordering = ["category", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "category", "name", "spec"], name="item_unique_per_org"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.line_name
+
+    @property
+    def line_name(self) -> str:
+        """As invoices print it: *简称*名称."""
+        return f"*{self.category}*{self.name}"
+
+
+class Buyer(models.Model):
+    """An organization's directory of buyers (抬头)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="buyers")
+    name = models.CharField(_("名称"), max_length=200)
+    tax_id = models.CharField(_("统一社会信用代码/纳税人识别号"), max_length=26, blank=True)
+    address = models.CharField(_("地址"), max_length=200, blank=True)
+    phone = models.CharField(_("电话"), max_length=40, blank=True)
+    bank_name = models.CharField(_("开户银行"), max_length=100, blank=True)
+    bank_account = models.CharField(_("银行账号"), max_length=40, blank=True)
+    email = models.EmailField(_("收票邮箱"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("购买方")
+        verbose_name_plural = _("购买方")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name", "tax_id"], name="buyer_unique_per_org"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DraftState(models.TextChoices):
+    DRAFT = "draft", _("草稿")
+    SUBMITTED = "submitted", _("待审核")
+    ISSUED = "issued", _("已开具")
+
+
+class Draft(models.Model):
+    """An invoice being prepared (草稿 → 待审核 → 已开具), or a template to start drafts from."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="drafts")
+    type_code = models.CharField(_("发票类型"), max_length=2, default="31")
+    buyer_name = models.CharField(_("购买方名称"), max_length=200, blank=True)
+    buyer_tax_id = models.CharField(_("购买方纳税人识别号"), max_length=26, blank=True)
+    buyer_address = models.CharField(_("购买方地址"), max_length=200, blank=True)
+    buyer_phone = models.CharField(_("购买方电话"), max_length=40, blank=True)
+    buyer_bank_name = models.CharField(_("购买方开户银行"), max_length=100, blank=True)
+    buyer_bank_account = models.CharField(_("购买方银行账号"), max_length=40, blank=True)
+    buyer_email = models.EmailField(_("购买方邮箱"), blank=True)
+    remarks = models.TextField(_("备注"), blank=True)
+    prices_include_tax = models.BooleanField(_("含税录入"), default=False)
+    state = models.CharField(
+        _("状态"), max_length=16, choices=DraftState.choices, default=DraftState.DRAFT
+    )
+    is_template = models.BooleanField(_("模板"), default=False)
+    template_name = models.CharField(_("模板名称"), max_length=100, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    review_reason = models.CharField(_("退回原因"), max_length=500, blank=True)
+    issued_invoice = models.OneToOneField(
+        Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="draft"
+    )
+    copied_from = models.ForeignKey(
+        Invoice, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("发票草稿")
+        verbose_name_plural = _("发票草稿")
+        ordering = ["-updated_at"]
+        indexes = [models.Index(fields=["organization", "state"], name="draft_org_state")]
+
+    def __str__(self) -> str:
+        return self.template_name or f"草稿 #{self.pk} {self.buyer_name}"
+
+
+class DraftLine(models.Model):
+    draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField()
+    item = models.ForeignKey(Item, on_delete=models.SET_NULL, null=True, blank=True)
+    name = models.CharField(_("项目名称"), max_length=200)
+    tax_code = models.CharField(_("税收分类编码"), max_length=19, blank=True)
+    spec = models.CharField(_("规格型号"), max_length=100, blank=True)
+    unit = models.CharField(pgettext_lazy("unit of measure", "单位"), max_length=20, blank=True)
+    quantity = models.DecimalField(max_digits=28, decimal_places=13, null=True, blank=True)
+    unit_price = models.DecimalField(max_digits=28, decimal_places=13, null=True, blank=True)
+    amount = models.DecimalField(_("金额"), **MONEY)
+    rate = models.DecimalField(_("税率/征收率"), max_digits=5, decimal_places=3)
+    tax = models.DecimalField(_("税额"), **MONEY)
+    exemption = models.CharField(_("免税类型"), max_length=16, blank=True)
+
+    class Meta:
+        ordering = ["draft", "position"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RedLetterReason(models.TextChoices):
+    ERROR = "1", _("开票有误")
+    RETURN = "2", _("销货退回")
+    SERVICE_ENDED = "3", _("服务终止")
+    ALLOWANCE = "4", _("销售折让")
+
+
+class RedLetterStatus(models.TextChoices):
+    """红字确认单 states, with the national codes."""
+
+    NO_CONFIRMATION = "01", _("无需确认")
+    AWAITING_BUYER = "02", _("销方录入待购方确认")
+    AWAITING_SELLER = "03", _("购方录入待销方确认")
+    CONFIRMED = "04", _("购销双方已确认")
+    REFUSED_BY_BUYER = "05", _("作废（购方已拒绝）")
+    REFUSED_BY_SELLER = "06", _("作废（销方已拒绝）")
+    LAPSED = "07", _("作废（超 72 小时未确认）")
+    WITHDRAWN = "08", _("作废（发起方已撤销）")
+
+
+class RedLetterRequest(models.Model):
+    """A 红字确认单: asks to reverse a blue invoice in full or in part."""
+
+    blue = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="red_requests")
+    initiator = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(_("红冲原因"), max_length=1, choices=RedLetterReason.choices)
+    status = models.CharField(_("状态"), max_length=2, choices=RedLetterStatus.choices)
+    full = models.BooleanField(_("全额红冲"), default=True)
+    amount = models.DecimalField(_("红冲金额"), **MONEY)  # negative
+    tax = models.DecimalField(_("红冲税额"), **MONEY)  # negative
+    lines = models.JSONField(_("红冲明细"), default=list)  # [{position, amount, tax, quantity}]
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    deadline = models.DateTimeField(_("确认期限"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    red_invoice = models.OneToOneField(
+        Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="red_request"
+    )
+
+    class Meta:
+        verbose_name = _("红字确认单")
+        verbose_name_plural = _("红字确认单")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"红字确认单 #{self.pk}（{self.blue.number}）"
 
     @property
     def total(self) -> Decimal:

@@ -60,8 +60,9 @@ def test_verifying_the_email_then_logging_in_shows_the_dashboard(client, mailout
     assert client.get(confirm).status_code == 200
     client.post(confirm)
     assert EmailAddress.objects.get(email="liu@example.com").verified
-    response = client.post("/accounts/login/", {"login": "liu@example.com", "password": STRONG},
-                           follow=True)  # fmt: skip
+    response = client.post(
+        "/accounts/login/", {"login": "liu@example.com", "password": STRONG}, follow=True
+    )
     assert response.context["current_organization"].name == "北京新注册科技有限公司"
     assert Event.objects.filter(code="account.email_confirmed").exists()
 
@@ -173,3 +174,37 @@ def test_failed_logins_are_logged_and_five_lock_the_account(client):
     assert response.status_code == 429
     assert Event.objects.filter(code="account.login_failed").count() >= 5
     assert Event.objects.filter(code="account.locked_out").exists()
+
+
+def test_failures_from_one_address_lock_that_address_across_accounts(client):
+    org = testing.organization()
+    people = [testing.member(org) for _ in range(3)]
+    for attempt in range(5):
+        target = people[attempt % 2]  # spread over two accounts: neither reaches 5 alone
+        client.post("/accounts/login/", {"login": target.email, "password": "wrong-Password-1"})
+    response = client.post(
+        "/accounts/login/", {"login": people[2].email, "password": testing.PASSWORD}
+    )
+    assert response.status_code == 429
+    # Another address is not affected.
+    elsewhere = client.__class__(REMOTE_ADDR="10.9.8.7")
+    response = elsewhere.post(
+        "/accounts/login/", {"login": people[2].email, "password": testing.PASSWORD}
+    )
+    assert response.status_code == 302
+
+
+def test_platform_staff_see_no_organization_data(client):
+    from fapiao.accounts.models import StaffRole
+
+    org = testing.organization("被保护单位有限公司")
+    testing.invoice(seller=org, amount="100.00", buyer_name="保密客户有限公司")
+    staff = User.objects.create_user(
+        email="reviewer-staff@example.com", password=testing.PASSWORD, staff_role=StaffRole.REVIEWER
+    )
+    client.force_login(staff)
+    assert client.get("/accounts/staff/").status_code == 200
+    home = client.get("/").content.decode()
+    assert "保密客户有限公司" not in home and "被保护单位有限公司" not in home
+    for url in ("/accounts/organization/members/", "/accounts/organization/", "/audit/"):
+        assert client.get(url).status_code == 404, url
