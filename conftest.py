@@ -13,6 +13,8 @@ def _fast_test_settings(request):
     cache.clear()  # rate limits and lockouts must not leak from one test into the next
     # Argon2 is deliberately slow; tests hash many passwords.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Background tasks run inline (once the transaction commits), so tests see their effects.
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

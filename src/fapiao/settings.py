@@ -125,6 +125,8 @@ def _database(url: str) -> dict:
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         }
+        # A file, not memory, for tests too: concurrency tests need real WAL locking.
+        config["TEST"] = {"NAME": str(Path(config["NAME"]).with_suffix(".test.sqlite3"))}
     else:
         config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
         config["CONN_HEALTH_CHECKS"] = True

@@ -12,6 +12,8 @@ urlpatterns = [
     path("accounts/", include("fapiao.accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("audit/", include("fapiao.audit.urls")),
+    path("invoices/", include("fapiao.invoices.urls")),
+    path("invoices/", include("fapiao.invoices.urls_issue")),
     path("admin/", admin.site.urls),
 ]
 

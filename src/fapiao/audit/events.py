@@ -37,6 +37,20 @@ class EventCode(StrEnum):
     ORG_MEMBER_REMOVED = "org.member_removed"
     ORG_MEMBER_LEFT = "org.member_left"
     AUDIT_EXPORTED = "audit.exported"
+    # invoices
+    INVOICE_DRAFT_SAVED = "invoice.draft_saved"
+    INVOICE_SUBMITTED = "invoice.submitted"
+    INVOICE_REJECTED = "invoice.rejected"
+    INVOICE_ISSUED = "invoice.issued"
+    INVOICE_EMAILED = "invoice.emailed"
+    INVOICE_VOIDED = "invoice.voided"
+    INVOICE_TEMPLATE_SAVED = "invoice.template_saved"
+    RED_LETTER_REQUESTED = "invoice.red_letter_requested"
+    RED_LETTER_CONFIRMED = "invoice.red_letter_confirmed"
+    RED_LETTER_REFUSED = "invoice.red_letter_refused"
+    RED_LETTER_WITHDRAWN = "invoice.red_letter_withdrawn"
+    RED_LETTER_LAPSED = "invoice.red_letter_lapsed"
+    RED_INVOICE_ISSUED = "invoice.red_issued"
 
 
 DESCRIPTIONS = {
@@ -66,4 +80,17 @@ DESCRIPTIONS = {
     EventCode.ORG_MEMBER_REMOVED: _("移除成员"),
     EventCode.ORG_MEMBER_LEFT: _("退出组织"),
     EventCode.AUDIT_EXPORTED: _("导出操作记录"),
+    EventCode.INVOICE_DRAFT_SAVED: _("保存发票草稿"),
+    EventCode.INVOICE_SUBMITTED: _("提交发票审核"),
+    EventCode.INVOICE_REJECTED: _("退回发票草稿"),
+    EventCode.INVOICE_ISSUED: _("开具发票"),
+    EventCode.INVOICE_EMAILED: _("发送发票邮件"),
+    EventCode.INVOICE_VOIDED: _("作废发票"),
+    EventCode.INVOICE_TEMPLATE_SAVED: _("保存开票模板"),
+    EventCode.RED_LETTER_REQUESTED: _("提交红字确认单"),
+    EventCode.RED_LETTER_CONFIRMED: _("确认红字确认单"),
+    EventCode.RED_LETTER_REFUSED: _("拒绝红字确认单"),
+    EventCode.RED_LETTER_WITHDRAWN: _("撤销红字确认单"),
+    EventCode.RED_LETTER_LAPSED: _("红字确认单超时作废"),
+    EventCode.RED_INVOICE_ISSUED: _("开具红字发票"),
 }

@@ -1,0 +1,43 @@
+"""Background work for invoices (django.tasks: the database queue by default)."""
+
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.tasks import task
+
+from fapiao.audit.events import EventCode
+from fapiao.audit.services import event_record
+from fapiao.invoices.models import Invoice
+
+
+@task()
+def invoice_email_send(*, invoice_id: int) -> None:
+    """Email the buyer the invoice as PDF and XML (数电 files are named dzfp_<number>_...)."""
+    from fapiao.invoices.documents import invoice_pdf, invoice_xml
+
+    invoice = Invoice.objects.select_related("seller_org").get(pk=invoice_id)
+    if not invoice.buyer_email:
+        return
+    stem = f"dzfp_{invoice.number}_{invoice.buyer_name}_{invoice.issued_at:%Y%m%d%H%M%S}"
+    kind = "红字发票" if invoice.is_red else "发票"
+    message = EmailMessage(
+        subject=f"【发票平台】{invoice.seller_name} 向您开具了电子{kind} {invoice.number}",
+        body=(
+            f"您好：\n\n{invoice.seller_name} 于 {invoice.issue_date:%Y-%m-%d} 向 "
+            f"{invoice.buyer_name} 开具了电子{kind}，号码 {invoice.number}，"
+            f"价税合计 ¥{invoice.total}。\n\n发票的 PDF 和 XML 文件见附件，"
+            "可在全国增值税发票查验平台或本平台查验。\n\n——发票平台"
+        ),
+        to=[invoice.buyer_email],
+    )
+    message.attach(f"{stem}.pdf", invoice_pdf(invoice), "application/pdf")
+    message.attach(f"{stem}.xml", invoice_xml(invoice), "application/xml")
+    message.send()
+    with transaction.atomic():
+        event_record(
+            code=EventCode.INVOICE_EMAILED,
+            organization=invoice.seller_org,
+            obj=invoice,
+            actor_label="系统",
+            description=f"已将发票 {invoice.number} 发送至 {invoice.buyer_email}",
+            details={"to": invoice.buyer_email},
+        )
