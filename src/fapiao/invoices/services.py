@@ -662,7 +662,19 @@ def red_letter_request_create(
     )
     if status == RedLetterStatus.NO_CONFIRMATION:
         _red_invoice_issue(request, actor=actor)
+    else:
+        _lapse_when_due(request)
     return request
+
+
+def _lapse_when_due(request: RedLetterRequest) -> None:
+    from django.tasks import default_task_backend
+
+    from fapiao.invoices.tasks import red_letter_lapse
+
+    if default_task_backend.supports_defer:
+        task = red_letter_lapse.using(run_after=request.deadline)
+        transaction.on_commit(lambda: task.enqueue(request_id=request.pk))
 
 
 def _other_party(request: RedLetterRequest) -> int | None:

@@ -41,3 +41,11 @@ def invoice_email_send(*, invoice_id: int) -> None:
             description=f"已将发票 {invoice.number} 发送至 {invoice.buyer_email}",
             details={"to": invoice.buyer_email},
         )
+
+
+@task()
+def red_letter_lapse(*, request_id: int) -> None:
+    """Run when a 红字确认单's 72 hours are up: void it if the counterparty never answered."""
+    from fapiao.invoices.services import red_letter_lapse_overdue
+
+    red_letter_lapse_overdue(request_ids=[request_id])

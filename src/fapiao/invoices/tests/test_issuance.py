@@ -299,3 +299,21 @@ def test_only_paper_invoices_are_voided(org, issuer, reviewer):
     paper.refresh_from_db()
     assert paper.status == InvoiceStatus.VOIDED
     assert Event.objects.filter(code="invoice.voided", object_id=str(paper.pk)).exists()
+
+
+def test_a_request_schedules_its_own_lapse_in_the_task_queue(
+    org, issuer, reviewer, settings, django_capture_on_commit_callbacks
+):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    buyer_org = testing.organization("购买方单位有限公司")
+    testing.member(buyer_org, Role.ADMIN)
+    blue = issued_invoice(org, issuer, reviewer, buyer_org)
+    with django_capture_on_commit_callbacks(execute=True):
+        request = services.red_letter_request_create(
+            actor=issuer, organization=org, blue=blue, reason="1"
+        )
+    queued = DBTaskResult.objects.get(task_path="fapiao.invoices.tasks.red_letter_lapse")
+    assert queued.run_after == request.deadline
+    assert queued.args_kwargs["kwargs"] == {"request_id": request.pk}
