@@ -12,7 +12,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from fapiao.accounts.models import Organization
-from fapiao.invoices.models import Invoice, InvoiceLine, InvoiceSource, InvoiceStatus
+from fapiao.invoices.models import (
+    Buyer,
+    Invoice,
+    InvoiceLine,
+    InvoiceSource,
+    InvoiceStatus,
+)
+from fapiao.invoices.models import (
+    Item as CatalogueItem,
+)
 from fapiao.rules import numbers, regions, tax, uscc
 
 SEED = 20250530
@@ -229,6 +238,7 @@ def demo_invoices_create(
     buyers = [_party(rng, used) for _ in range(36)] + [_org_party(partner)]
     suppliers = [_party(rng, used) for _ in range(12)]
     seller = _org_party(organization)
+    _directories_create(organization, buyers)
     issued, received = count, count // 8
     sequences: dict[int, int] = {}
     tz = timezone.get_current_timezone()
@@ -294,6 +304,36 @@ def demo_invoices_create(
 
 def _region(tax_id: str) -> regions.Region:
     return regions.region_from_uscc(tax_id) or regions.region_from_digital("11")
+
+
+def _directories_create(organization: Organization, buyers: list[Party]) -> None:
+    """The organization's catalogue (商品和服务) and buyer directory (抬头)."""
+    CatalogueItem.objects.bulk_create(
+        CatalogueItem(
+            organization=organization,
+            category=item.name.split("*")[1],
+            name=item.name.split("*")[2],
+            tax_code=item.tax_code,
+            spec=item.spec,
+            unit=item.unit,
+            rate=item.rate,
+            unit_price=Decimal(sum(item.price_range) // 2),
+        )
+        for item in ITEMS
+    )
+    Buyer.objects.bulk_create(
+        Buyer(
+            organization=organization,
+            name=b.name,
+            tax_id=b.tax_id,
+            address=b.address,
+            phone=b.phone,
+            bank_name=b.bank_name,
+            bank_account=b.bank_account,
+            email=b.email,
+        )
+        for b in buyers
+    )
 
 
 def _legacy_code(rng: random.Random, type_code: str, region4: str, year: int) -> str:
