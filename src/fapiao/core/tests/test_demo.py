@@ -90,3 +90,12 @@ def test_demo_people_can_sign_in(demo, client):
         assert response.status_code == 302, email
         assert response.wsgi_request.user.email == email
         client.post("/accounts/logout/")
+
+
+def test_demo_fills_the_catalogue_and_buyer_directory(demo):
+    from fapiao.invoices.models import Buyer, Item
+
+    org = Organization.objects.get(tax_id=DEMO_ORG["tax_id"])
+    assert Item.objects.filter(organization=org).count() >= 8
+    assert Buyer.objects.filter(organization=org, name="上海明澜商贸有限公司").exists()
+    assert all(uscc.check(b.tax_id).checksum_ok for b in Buyer.objects.filter(organization=org))
