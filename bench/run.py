@@ -109,6 +109,9 @@ def main() -> int:
     print(f"Fapiao benchmarks ({os.cpu_count()} cores, database: {django.db.connection.vendor})\n")
     bench_rules()
     bench_pages()
+    from bench_pdf import bench_pdf
+
+    bench_pdf(report)
     return 0
 
 
