@@ -205,7 +205,8 @@ ACCOUNT_RATE_LIMITS = {
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "【发票平台】"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "发票平台 Fapiao"
-USERSESSIONS_TRACK_ACTIVITY = True
+# Tracking "last seen" writes to the database on every request; sessions are listed without it.
+USERSESSIONS_TRACK_ACTIVITY = False
 
 # Lockout (django-axes): per account and, separately, per IP address.
 AXES_FAILURE_LIMIT = env.int("FAPIAO_LOCKOUT_FAILURES", 5, minimum=1)
