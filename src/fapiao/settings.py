@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "fapiao.accounts",
     "fapiao.invoices",
     "fapiao.audit",
+    "fapiao.verification",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
