@@ -7,7 +7,7 @@ exactly the modules that are installed and working: no placeholder pages.
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,10 @@ def items_for(request) -> list[dict]:
     for item in sorted(_items.values(), key=lambda i: i.order):
         if item.requires_organization and organization is None:
             continue
-        url = reverse(item.url_name)
+        try:
+            url = reverse(item.url_name)
+        except NoReverseMatch:
+            continue  # a module whose pages are not mounted is not shown
         visible.append(
             {
                 "key": item.key,
