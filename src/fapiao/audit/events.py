@@ -37,6 +37,7 @@ class EventCode(StrEnum):
     ORG_MEMBER_REMOVED = "org.member_removed"
     ORG_MEMBER_LEFT = "org.member_left"
     AUDIT_EXPORTED = "audit.exported"
+    INVOICE_EXPORTED = "invoice.exported"
     # invoices
     INVOICE_DRAFT_SAVED = "invoice.draft_saved"
     INVOICE_SUBMITTED = "invoice.submitted"
@@ -51,6 +52,23 @@ class EventCode(StrEnum):
     RED_LETTER_WITHDRAWN = "invoice.red_letter_withdrawn"
     RED_LETTER_LAPSED = "invoice.red_letter_lapsed"
     RED_INVOICE_ISSUED = "invoice.red_issued"
+    INVOICE_DRAFT_DELETED = "invoice.draft_deleted"
+    DIRECTORY_SAVED = "invoice.directory_saved"
+    DIRECTORY_DELETED = "invoice.directory_deleted"
+    # verification (查验, 报销登记, 认证申请)
+    VERIFICATION_DONE = "verification.done"
+    VERIFICATION_BATCH_SUBMITTED = "verification.batch_submitted"
+    VERIFICATION_BATCH_FINISHED = "verification.batch_finished"
+    VERIFICATION_EXPORTED = "verification.exported"
+    CLAIM_RECORDED = "verification.claim_recorded"
+    CLAIM_REFUSED = "verification.claim_refused"
+    AUTH_REQUEST_SUBMITTED = "verification.auth_request_submitted"
+    AUTH_REQUEST_SUPPLEMENTED = "verification.auth_request_supplemented"
+    AUTH_REQUEST_APPROVED = "verification.auth_request_approved"
+    AUTH_REQUEST_REJECTED = "verification.auth_request_rejected"
+    AUTH_REQUEST_MORE_INFO = "verification.auth_request_more_info"
+    # statistics
+    STATS_EXPORTED = "stats.exported"
 
 
 DESCRIPTIONS = {
@@ -80,6 +98,7 @@ DESCRIPTIONS = {
     EventCode.ORG_MEMBER_REMOVED: _("移除成员"),
     EventCode.ORG_MEMBER_LEFT: _("退出组织"),
     EventCode.AUDIT_EXPORTED: _("导出操作记录"),
+    EventCode.INVOICE_EXPORTED: _("导出发票"),
     EventCode.INVOICE_DRAFT_SAVED: _("保存发票草稿"),
     EventCode.INVOICE_SUBMITTED: _("提交发票审核"),
     EventCode.INVOICE_REJECTED: _("退回发票草稿"),
@@ -93,4 +112,19 @@ DESCRIPTIONS = {
     EventCode.RED_LETTER_WITHDRAWN: _("撤销红字确认单"),
     EventCode.RED_LETTER_LAPSED: _("红字确认单超时作废"),
     EventCode.RED_INVOICE_ISSUED: _("开具红字发票"),
+    EventCode.INVOICE_DRAFT_DELETED: _("删除发票草稿"),
+    EventCode.DIRECTORY_SAVED: _("保存商品或购买方目录"),
+    EventCode.DIRECTORY_DELETED: _("删除商品或购买方目录条目"),
+    EventCode.VERIFICATION_DONE: _("查验发票"),
+    EventCode.VERIFICATION_BATCH_SUBMITTED: _("提交批量查验"),
+    EventCode.VERIFICATION_BATCH_FINISHED: _("批量查验完成"),
+    EventCode.VERIFICATION_EXPORTED: _("导出查验结果"),
+    EventCode.CLAIM_RECORDED: _("登记报销"),
+    EventCode.CLAIM_REFUSED: _("重复报销被拒绝"),
+    EventCode.AUTH_REQUEST_SUBMITTED: _("提交认证申请"),
+    EventCode.AUTH_REQUEST_SUPPLEMENTED: _("补充认证申请材料"),
+    EventCode.AUTH_REQUEST_APPROVED: _("认证申请通过"),
+    EventCode.AUTH_REQUEST_REJECTED: _("驳回认证申请"),
+    EventCode.AUTH_REQUEST_MORE_INFO: _("要求补充认证申请材料"),
+    EventCode.STATS_EXPORTED: _("导出统计报表"),
 }

@@ -42,10 +42,18 @@ def items_for(request) -> list[dict]:
                 "key": item.key,
                 "label": item.label,
                 "url": url,
-                "active": request.path == url or (url != "/" and request.path.startswith(url)),
                 "description": item.description,
+                "active": False,
             }
         )
+    # The active module is the one whose address is the longest prefix of the page's.
+    matches = [
+        v
+        for v in visible
+        if request.path == v["url"] or (v["url"] != "/" and request.path.startswith(v["url"]))
+    ]
+    if matches:
+        max(matches, key=lambda v: len(v["url"]))["active"] = True
     return visible
 
 

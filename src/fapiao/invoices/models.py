@@ -142,7 +142,7 @@ class InvoiceLine(models.Model):
     amount = models.DecimalField(_("金额"), **MONEY)
     rate = models.DecimalField(_("税率/征收率"), max_digits=5, decimal_places=3)
     tax = models.DecimalField(_("税额"), **MONEY)
-    exemption = models.CharField(_("免税类型"), max_length=8, blank=True)
+    exemption = models.CharField(_("免税类型"), max_length=16, blank=True)
 
     class Meta:
         verbose_name = _("发票明细")

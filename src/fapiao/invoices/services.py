@@ -14,6 +14,7 @@ from fapiao.accounts.permissions import Perm, perms_of
 from fapiao.audit.events import EventCode
 from fapiao.audit.services import event_record
 from fapiao.invoices.models import (
+    Buyer,
     Draft,
     DraftLine,
     DraftState,
@@ -21,6 +22,7 @@ from fapiao.invoices.models import (
     InvoiceLine,
     InvoiceSource,
     InvoiceStatus,
+    Item,
     NumberSequence,
     RedLetterReason,
     RedLetterRequest,
@@ -436,6 +438,54 @@ def draft_from_template(*, actor: User, template: Draft) -> Draft:
     return draft
 
 
+@transaction.atomic
+def draft_delete(*, actor: User, draft: Draft) -> None:
+    """Delete a draft or a template; submitted and issued drafts stay."""
+    draft = _lock_draft(draft, state=DraftState.DRAFT)
+    label = str(draft)
+    draft.delete()
+    event_record(
+        code=EventCode.INVOICE_DRAFT_DELETED,
+        actor=actor,
+        organization=draft.organization,
+        description=f"删除{label}",
+    )
+
+
+def _directory_label(entry) -> str:
+    return f"商品 {entry.line_name}" if isinstance(entry, Item) else f"购买方 {entry.name}"
+
+
+@transaction.atomic
+def directory_save(*, actor: User, organization: Organization, entry: Item | Buyer) -> Item | Buyer:
+    """Save a catalogue item (商品和服务) or a buyer (抬头) of the organization's directories."""
+    created = entry.pk is None
+    entry.organization = organization
+    entry.save()
+    event_record(
+        code=EventCode.DIRECTORY_SAVED,
+        actor=actor,
+        organization=organization,
+        obj=entry,
+        description=f"{'新增' if created else '修改'}{_directory_label(entry)}",
+    )
+    return entry
+
+
+@transaction.atomic
+def directory_delete(*, actor: User, organization: Organization, entry: Item | Buyer) -> None:
+    if entry.organization_id != organization.pk:
+        raise InvoiceError([_problem("not_yours", None, "只能删除本单位目录中的条目。")])
+    label = _directory_label(entry)
+    entry.delete()
+    event_record(
+        code=EventCode.DIRECTORY_DELETED,
+        actor=actor,
+        organization=organization,
+        description=f"删除{label}",
+    )
+
+
 # --- issuing -------------------------------------------------------------------------------
 
 
@@ -695,7 +745,7 @@ def _lock_request(request: RedLetterRequest) -> RedLetterRequest:
 
 
 @transaction.atomic
-def red_letter_confirm(
+def _red_letter_confirm(
     *, actor: User, organization: Organization, request: RedLetterRequest
 ) -> Invoice:
     request = _lock_request(request)
@@ -715,7 +765,7 @@ def red_letter_confirm(
 
 
 @transaction.atomic
-def red_letter_refuse(
+def _red_letter_refuse(
     *, actor: User, organization: Organization, request: RedLetterRequest
 ) -> RedLetterRequest:
     request = _lock_request(request)
@@ -738,7 +788,7 @@ def red_letter_refuse(
 
 
 @transaction.atomic
-def red_letter_withdraw(
+def _red_letter_withdraw(
     *, actor: User, organization: Organization, request: RedLetterRequest
 ) -> RedLetterRequest:
     request = _lock_request(request)
@@ -773,8 +823,12 @@ def _lapse(request: RedLetterRequest) -> None:
 
 
 @transaction.atomic
-def red_letter_lapse_overdue(*, now: datetime.datetime | None = None) -> int:
-    """Void every request its counterparty left unconfirmed for 72 hours (run periodically)."""
+def red_letter_lapse_overdue(
+    *, now: datetime.datetime | None = None, request_ids: list[int] | None = None
+) -> int:
+    """Void every request its counterparty left unconfirmed for 72 hours. A deferred task does
+    it for each request when its time is up; actions and pages call it too, so nothing waits on
+    a worker."""
     now = now or timezone.now()
     overdue = (
         RedLetterRequest.objects.select_for_update()
@@ -784,11 +838,19 @@ def red_letter_lapse_overdue(*, now: datetime.datetime | None = None) -> int:
         )
         .select_related("blue", "initiator")
     )
+    if request_ids is not None:
+        overdue = overdue.filter(pk__in=request_ids)
     count = 0
     for request in overdue:
         _lapse(request)
         count += 1
     return count
+
+
+def _seller_side_person(request: RedLetterRequest, actor: User) -> str:
+    """开票人 of a red invoice: whoever acted for the seller (initiated or confirmed)."""
+    person = request.created_by if request.initiator_id == request.blue.seller_org_id else actor
+    return person.name or person.email
 
 
 def _red_invoice_issue(request: RedLetterRequest, *, actor: User) -> Invoice:
@@ -824,7 +886,7 @@ def _red_invoice_issue(request: RedLetterRequest, *, actor: User) -> Invoice:
         tax=request.tax,
         total=request.amount + request.tax,
         remarks=f"被红冲蓝字数电发票号码：{blue.number} 红字发票信息确认单编号：{request.pk:016d}",
-        drawer=actor.name or actor.email,
+        drawer=_seller_side_person(request, actor),
         status=InvoiceStatus.NORMAL,
         source=InvoiceSource.ISSUED,
         is_red=True,
@@ -914,3 +976,30 @@ def invoice_void(*, actor: User, organization: Organization, invoice: Invoice) -
 
 
 __all__ = ["InvoiceError", "Role"]
+
+
+def red_letter_confirm(
+    *, actor: User, organization: Organization, request: RedLetterRequest
+) -> Invoice:
+    # An overdue request lapses first, in a transaction of its own, so it stays lapsed even
+    # though the action asked for is then refused.
+    red_letter_lapse_overdue(request_ids=[request.pk])
+    return _red_letter_confirm(actor=actor, organization=organization, request=request)
+
+
+def red_letter_refuse(
+    *, actor: User, organization: Organization, request: RedLetterRequest
+) -> RedLetterRequest:
+    # An overdue request lapses first, in a transaction of its own, so it stays lapsed even
+    # though the action asked for is then refused.
+    red_letter_lapse_overdue(request_ids=[request.pk])
+    return _red_letter_refuse(actor=actor, organization=organization, request=request)
+
+
+def red_letter_withdraw(
+    *, actor: User, organization: Organization, request: RedLetterRequest
+) -> RedLetterRequest:
+    # An overdue request lapses first, in a transaction of its own, so it stays lapsed even
+    # though the action asked for is then refused.
+    red_letter_lapse_overdue(request_ids=[request.pk])
+    return _red_letter_withdraw(actor=actor, organization=organization, request=request)

@@ -74,7 +74,7 @@ class Migration(migrations.Migration):
                 ('amount', models.DecimalField(decimal_places=2, max_digits=18, verbose_name='金额')),
                 ('rate', models.DecimalField(decimal_places=3, max_digits=5, verbose_name='税率/征收率')),
                 ('tax', models.DecimalField(decimal_places=2, max_digits=18, verbose_name='税额')),
-                ('exemption', models.CharField(blank=True, max_length=8, verbose_name='免税类型')),
+                ('exemption', models.CharField(blank=True, max_length=16, verbose_name='免税类型')),
                 ('invoice', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='invoices.invoice')),
             ],
             options={

@@ -317,3 +317,51 @@ def test_a_request_schedules_its_own_lapse_in_the_task_queue(
     queued = DBTaskResult.objects.get(task_path="fapiao.invoices.tasks.red_letter_lapse")
     assert queued.run_after == request.deadline
     assert queued.args_kwargs["kwargs"] == {"request_id": request.pk}
+
+
+def test_drafts_and_templates_are_deleted_but_submitted_ones_stay(org, issuer):
+    draft = save(org, issuer)
+    services.draft_delete(actor=issuer, draft=draft)
+    assert not Draft.objects.filter(pk=draft.pk).exists()
+    assert Event.objects.filter(code="invoice.draft_deleted", organization=org).exists()
+    submitted = services.draft_submit(actor=issuer, draft=save(org, issuer))
+    with pytest.raises(InvoiceError):
+        services.draft_delete(actor=issuer, draft=submitted)
+
+
+def test_directory_changes_are_logged(org, issuer):
+    from fapiao.invoices.models import Buyer
+
+    buyer = services.directory_save(
+        actor=issuer, organization=org, entry=Buyer(name="目录单位有限公司")
+    )
+    services.directory_delete(actor=issuer, organization=org, entry=buyer)
+    codes = list(Event.objects.filter(organization=org).values_list("code", flat=True))
+    assert "invoice.directory_saved" in codes and "invoice.directory_deleted" in codes
+
+
+def test_an_overdue_request_lapses_even_when_someone_tries_to_confirm_it(org, issuer, reviewer):
+    buyer_org = testing.organization("购买方单位有限公司")
+    buyer_admin = testing.member(buyer_org, Role.ADMIN)
+    blue = issued_invoice(org, issuer, reviewer, buyer_org)
+    request = services.red_letter_request_create(
+        actor=issuer, organization=org, blue=blue, reason="1"
+    )
+    RedLetterRequest.objects.filter(pk=request.pk).update(
+        deadline=timezone.now() - datetime.timedelta(minutes=1)
+    )
+    with pytest.raises(InvoiceError, match="72"):
+        services.red_letter_confirm(actor=buyer_admin, organization=buyer_org, request=request)
+    request.refresh_from_db()
+    assert request.status == RedLetterStatus.LAPSED
+
+
+def test_the_red_invoice_is_drawn_by_the_sellers_person(org, issuer, reviewer):
+    buyer_org = testing.organization("购买方单位有限公司")
+    buyer_admin = testing.member(buyer_org, Role.ADMIN)
+    blue = issued_invoice(org, issuer, reviewer, buyer_org)
+    request = services.red_letter_request_create(
+        actor=issuer, organization=org, blue=blue, reason="1"
+    )
+    red = services.red_letter_confirm(actor=buyer_admin, organization=buyer_org, request=request)
+    assert red.drawer == issuer.name
