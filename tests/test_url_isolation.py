@@ -4,6 +4,8 @@ another organization's member gets 404, a viewer cannot write, staff pages are s
 Adding a URL without classifying it fails `test_every_url_is_classified`.
 """
 
+import datetime
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -17,29 +19,104 @@ from fapiao.accounts.models import (
     User,
 )
 from fapiao.accounts.services import invitation_create, join_request_create
+from fapiao.invoices import services as invoice_services
+from fapiao.invoices.models import (
+    Buyer,
+    Draft,
+    DraftState,
+    Invoice,
+    InvoiceStatus,
+    Item,
+    RedLetterRequest,
+    RedLetterStatus,
+)
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    """Files stored by the pages (verification uploads) go to a temporary directory."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
 
 # Third-party URL families, mounted as a whole: allauth's account pages act on the signed-in user
 # only; Django's admin is for superusers; i18n switches the language.
 THIRD_PARTY_PREFIXES = ("account_", "mfa_", "usersessions_", "admin:", "set_language")
 
 PUBLIC = {"home", "help", "health", "register_uscc_check", "invitation_accept",
-          "password_reset_sms", "password_reset_sms_verify", "password_reset_sms_done"}  # fmt: skip
+          "password_reset_sms", "password_reset_sms_verify", "password_reset_sms_done",
+          "verification_public"}  # fmt: skip
 SIGNED_IN = {"profile", "audit_mine", "org_switch"}
-STAFF = {"staff_home"}
+STAFF = {"staff_home", "staff_auth_queue"}
+# Staff pages about one object (of their queue), addressed by its id: GET, staff with the queue.
+STAFF_OBJECTS = {"staff_auth_request", "staff_auth_attachment"}
 # Pages of the current organization: (url name, method, needs a write permission)
 ORG_PAGES = {
+    "invoice_list": ("get", False),
+    "invoice_export": ("get", False),
     "org_members": ("get", False),
     "org_settings": ("get", False),
     "org_leave": ("post", False),
     "org_member_invite": ("post", True),
     "audit_log": ("get", True),
     "audit_export": ("get", True),
+    # 开具: drafts, catalogue, buyer directory, red letters
+    "draft_list": ("get", False),
+    "draft_new": ("get", True),
+    "draft_preview": ("post", True),
+    "draft_line_row": ("get", True),
+    "red_letter_list": ("get", False),
+    "item_list": ("get", False),
+    "item_new": ("get", True),
+    "item_search": ("get", False),
+    "buyer_list": ("get", False),
+    "buyer_new": ("get", True),
+    "buyer_search": ("get", False),
+    "buyer_tax_id_check": ("get", False),
+    # 查验 (any member may verify); 报销登记 and 认证申请 write
+    "verify_fields": ("get", False),
+    "verify_fields_inputs": ("get", False),
+    "verify_file": ("get", False),
+    "verify_batch_new": ("get", False),
+    "verification_list": ("get", False),
+    "claim_list": ("get", False),
+    "auth_request_list": ("get", False),
+    "auth_request_new": ("get", True),
+    # 统计 (any member may read the statistics and export them)
+    "stats_home": ("get", False),
+    "stats_export": ("get", False),
+    # 批量导入 (members see the imports and templates; uploading needs the issuing permission)
+    "import_list": ("get", False),
+    "import_new": ("get", True),
+    "import_template_xlsx": ("get", False),
+    "import_template_csv": ("get", False),
 }
 # Actions on one object of the current organization, addressed by its id.
 ORG_OBJECTS = {"org_member_role", "org_member_remove", "org_invitation_revoke",
-               "org_join_request_decide"}  # fmt: skip
+               "org_join_request_decide",
+               # 开具 (an invoice is the seller's and the buyer's; the rest one organization's)
+               "draft_detail", "draft_edit", "draft_delete", "draft_approve", "draft_reject",
+               "template_use",
+               "invoice_detail", "invoice_pdf", "invoice_xml", "invoice_copy", "invoice_void",
+               "red_letter_new", "red_letter_detail", "red_letter_confirm", "red_letter_refuse",
+               "red_letter_withdraw", "item_edit", "item_delete", "buyer_edit",
+               "buyer_delete",
+               # 查验
+               "verify_batch_detail", "verify_batch_progress", "verify_batch_export",
+               "verification_detail", "verification_report", "verification_preview",
+               "verification_claim", "auth_request_detail", "auth_request_supplement",
+               "auth_request_attachment",
+               # 批量导入
+               "import_detail", "import_progress", "import_rejected", "import_mapping",
+               "import_resume"}  # fmt: skip
+# Of those, the ones that only read (requested with GET; a viewer may read them).
+ORG_OBJECT_READS = {"draft_detail", "invoice_detail", "invoice_pdf", "invoice_xml",
+                    "red_letter_detail",
+                    "verify_batch_detail", "verify_batch_progress", "verify_batch_export",
+                    "verification_detail", "verification_report", "verification_preview",
+                    "auth_request_detail", "auth_request_attachment",
+                    "import_detail", "import_progress", "import_rejected"}  # fmt: skip
 
 
 def _names(patterns, prefix="") -> set[str]:
@@ -54,7 +131,7 @@ def _names(patterns, prefix="") -> set[str]:
 
 
 def test_every_url_is_classified():
-    classified = PUBLIC | SIGNED_IN | STAFF | set(ORG_PAGES) | ORG_OBJECTS
+    classified = PUBLIC | SIGNED_IN | STAFF | STAFF_OBJECTS | set(ORG_PAGES) | ORG_OBJECTS
     unclassified = {
         name
         for name in _names(get_resolver().url_patterns)
@@ -98,6 +175,9 @@ def _objects_of(org, admin):
                                    role=Role.ISSUER)  # fmt: skip
     member = Membership.objects.filter(organization=org).exclude(user=admin).first()
     return {
+        **_issuing_objects_of(org, admin),
+        **_verification_objects_of(org, admin),
+        **_import_objects_of(org, admin),
         "org_member_role": (member.pk, {"role": Role.ADMIN}),
         "org_member_remove": (member.pk, {}),
         "org_invitation_revoke": (invitation.pk, {}),
@@ -108,12 +188,157 @@ def _objects_of(org, admin):
     }
 
 
+_LINE = {"name": "*信息技术服务*软件开发服务", "tax_code": "3040201010000000000",
+         "quantity": "1", "unit_price": "1000", "rate": "6%"}  # fmt: skip
+
+
+def _issuing_objects_of(org, admin):
+    """A draft, a submitted draft, a template, an invoice sold to a third organization with a
+    red-letter request awaiting it, a paper invoice, a catalogue item and a directory buyer."""
+    third = testing.organization("丙单位有限公司")
+    buyer = {"name": third.name, "tax_id": third.tax_id}
+
+    def save():
+        return invoice_services.draft_save(
+            actor=admin, organization=org, type_code="31", buyer=buyer, lines=[_LINE]
+        )
+
+    draft = save()
+    submitted = invoice_services.draft_submit(actor=admin, draft=save())
+    template = invoice_services.draft_save_template(actor=admin, draft=draft, name="模板")
+    blue = testing.invoice(seller=org, buyer=third)
+    paper = testing.invoice(seller=org, type_code="04", code="011001900104", number="00001234",
+                            source="imported")  # fmt: skip
+    red_request = invoice_services.red_letter_request_create(
+        actor=admin, organization=org, blue=blue, reason="1"
+    )
+    item = Item.objects.create(organization=org, category="信息技术服务", name="运维",
+                               tax_code="3040203000000000000", rate="0.06")  # fmt: skip
+    directory_buyer = Buyer.objects.create(organization=org, name="丁单位有限公司")
+    draft_data = {"type_code": "31", "buyer_name": "改过", "line_name": ["*a*b"],
+                  "line_rate": ["6%"], "line_money": ["1"], "action": "save"}  # fmt: skip
+    return {
+        "draft_detail": (draft.pk, {}),
+        "draft_edit": (draft.pk, draft_data),
+        "draft_delete": (template.pk, {}),
+        "draft_approve": (submitted.pk, {}),
+        "draft_reject": (submitted.pk, {"reason": "不对"}),
+        "template_use": (template.pk, {}),
+        "invoice_detail": (blue.pk, {}),
+        "invoice_pdf": (blue.pk, {}),
+        "invoice_xml": (blue.pk, {}),
+        "invoice_copy": (blue.pk, {}),
+        "invoice_void": (paper.pk, {}),
+        "red_letter_new": (blue.pk, {"reason": "2", "scope": "full"}),
+        "red_letter_detail": (red_request.pk, {}),
+        "red_letter_confirm": (red_request.pk, {}),
+        "red_letter_refuse": (red_request.pk, {}),
+        "red_letter_withdraw": (red_request.pk, {}),
+        "item_edit": (item.pk, {"name": "y", "tax_code": "1" * 19, "rate_choice": "13%"}),
+        "item_delete": (item.pk, {}),
+        "buyer_edit": (directory_buyer.pk, {"name": "改过"}),
+        "buyer_delete": (directory_buyer.pk, {}),
+    }
+
+
+def _verification_objects_of(org, admin):
+    """A verification of a PDF (previewable), a finished batch and an authentication request
+    waiting for more material, with its invoice file."""
+    from fapiao.invoices.documents import invoice_pdf
+    from fapiao.verification import services as verification_services
+    from fapiao.verification.models import AuthRequest, AuthRequestStatus, VerificationBatch
+
+    day = datetime.date.today() - datetime.timedelta(days=5)
+    invoice = testing.invoice(day=day, buyer_name="戊单位有限公司")
+    pdf = invoice_pdf(invoice)
+    verified = verification_services.verification_by_file(
+        actor=admin, organization=org, data=pdf, name="a.pdf"
+    ).verification
+    batch = VerificationBatch.objects.create(organization=org, user=admin, status="done")
+    checked, _ = verification_services.attachments_check(
+        invoice_files=[verification_services.Upload("a.pdf", pdf)], support_files=[]
+    )
+    request = verification_services.auth_request_submit(
+        actor=admin, organization=org, title="认证", note="", attachments=checked
+    )
+    AuthRequest.objects.filter(pk=request.pk).update(status=AuthRequestStatus.MORE_INFO)
+    return {
+        "verify_batch_detail": (batch.pk, {}),
+        "verify_batch_progress": (batch.pk, {}),
+        "verify_batch_export": (batch.pk, {}),
+        "verification_detail": (verified.pk, {}),
+        "verification_report": (verified.pk, {}),
+        "verification_preview": (verified.pk, {}),
+        "verification_claim": (verified.pk, {"note": "x"}),
+        "auth_request_detail": (request.pk, {}),
+        "auth_request_supplement": (request.pk, {"note": "补充"}),
+        "auth_request_attachment": (request.attachments.get().pk, {}),
+    }
+
+
+def _import_objects_of(org, admin):
+    """A finished import with a rejected row, one waiting for its column mapping, and one that
+    failed half-way."""
+    from fapiao.imports.models import ImportStatus, InvoiceImport
+    from fapiao.imports.tests.builders import csv_bytes, row, run
+
+    done = run(org, csv_bytes([row(org, 税额="1.00")]), actor=admin)
+    waiting = InvoiceImport.objects.create(organization=org, file_name="x.csv", file_format="csv",
+                                           columns=["号"], status=ImportStatus.MAPPING)  # fmt: skip
+    failed = InvoiceImport.objects.create(organization=org, file_name="y.csv", file_format="csv",
+                                          status=ImportStatus.FAILED)  # fmt: skip
+    return {
+        "import_detail": (done.pk, {}),
+        "import_progress": (done.pk, {}),
+        "import_rejected": (done.pk, {}),
+        "import_mapping": (waiting.pk, {"map_number": "号"}),
+        "import_resume": (failed.pk, {}),
+    }
+
+
+def _assert_imports_untouched(org):
+    from fapiao.imports.models import ImportStatus, InvoiceImport
+
+    imports = InvoiceImport.objects.filter(organization=org)
+    assert imports.filter(status=ImportStatus.MAPPING, mapping={}).count() == 1
+    assert imports.filter(status=ImportStatus.FAILED).count() == 1
+
+
+def _assert_verification_untouched(org):
+    from fapiao.verification.models import AuthRequest, Claim
+
+    assert not Claim.objects.exists()
+    request = AuthRequest.objects.get(organization=org)
+    assert request.status == "more_info" and request.attachments.count() == 1
+    assert "补充" not in request.note
+
+
+def _assert_issuing_untouched(org):
+    drafts = Draft.objects.filter(organization=org)
+    assert drafts.count() == 3 and not drafts.filter(buyer_name="改过").exists()
+    assert drafts.filter(state=DraftState.SUBMITTED).count() == 1
+    assert Invoice.objects.filter(seller_org=org, status=InvoiceStatus.NORMAL).count() == 2
+    assert not Invoice.objects.filter(is_red=True).exists()
+    assert RedLetterRequest.objects.get().status == RedLetterStatus.AWAITING_BUYER
+    assert Item.objects.get(organization=org).name == "运维"
+    assert Buyer.objects.get(organization=org).name == "丁单位有限公司"
+
+
+def _request(client, name, pk, data):
+    if name in ORG_OBJECT_READS:
+        return client.get(reverse(name, args=[pk]))
+    return client.post(reverse(name, args=[pk]), data)
+
+
 def test_another_organizations_objects_are_404_and_untouched(client, two_orgs):
     targets = _objects_of(two_orgs["a"], two_orgs["admin_a"])
     assert set(targets) == ORG_OBJECTS
     client.force_login(two_orgs["admin_b"])  # an admin, but of the other organization
     for name, (pk, data) in targets.items():
-        assert client.post(reverse(name, args=[pk]), data).status_code == 404, name
+        assert _request(client, name, pk, data).status_code == 404, name
+    _assert_issuing_untouched(two_orgs["a"])
+    _assert_verification_untouched(two_orgs["a"])
+    _assert_imports_untouched(two_orgs["a"])
     assert Membership.objects.filter(organization=two_orgs["a"]).count() == 2
     assert Membership.objects.get(user=two_orgs["viewer_a"]).role == Role.VIEWER
     assert Invitation.objects.get(email="x@example.com").revoked_at is None
@@ -124,8 +349,12 @@ def test_a_viewer_cannot_act_on_objects(client, two_orgs):
     targets = _objects_of(two_orgs["a"], two_orgs["admin_a"])
     client.force_login(two_orgs["viewer_a"])
     for name, (pk, data) in targets.items():
-        assert client.post(reverse(name, args=[pk]), data).status_code == 403, name
+        expected = 200 if name in ORG_OBJECT_READS else 403
+        assert _request(client, name, pk, data).status_code == expected, name
     assert Membership.objects.filter(organization=two_orgs["a"]).count() == 2
+    _assert_issuing_untouched(two_orgs["a"])
+    _assert_verification_untouched(two_orgs["a"])
+    _assert_imports_untouched(two_orgs["a"])
 
 
 def test_switching_to_an_organization_one_is_not_in_is_404(client, two_orgs):
@@ -143,6 +372,29 @@ def test_staff_pages_are_404_for_everyone_but_staff(client, two_orgs):
         assert client.get(reverse(name)).status_code == 404
         client.force_login(staff)
         assert client.get(reverse(name)).status_code == 200
+
+
+def test_staff_objects_are_404_but_for_staff_with_the_queue(client, two_orgs):
+    from fapiao.verification.models import AuthRequest
+
+    _verification_objects_of(two_orgs["a"], two_orgs["admin_a"])
+    request = AuthRequest.objects.get()
+    AuthRequest.objects.filter(pk=request.pk).update(status="pending")
+    targets = {
+        "staff_auth_request": request.pk,
+        "staff_auth_attachment": request.attachments.get().pk,
+    }
+    assert set(targets) == STAFF_OBJECTS
+    reviewer = User.objects.create_user(email="staff@example.com", password=testing.PASSWORD,
+                                        staff_role=StaffRole.REVIEWER)  # fmt: skip
+    support = User.objects.create_user(email="support@example.com", password=testing.PASSWORD,
+                                       staff_role=StaffRole.SUPPORT)  # fmt: skip
+    for name, pk in targets.items():
+        for outsider in (two_orgs["admin_a"], two_orgs["admin_b"], support):
+            client.force_login(outsider)
+            assert client.get(reverse(name, args=[pk])).status_code == 404, (name, outsider)
+        client.force_login(reviewer)
+        assert client.get(reverse(name, args=[pk])).status_code == 200, name
 
 
 def test_signed_in_pages_redirect_anonymous_visitors_to_login(client):

@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "fapiao.invoices",
     "fapiao.audit",
     "fapiao.verification",
+    "fapiao.imports",
+    "fapiao.stats",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -121,7 +123,8 @@ def _database(url: str) -> dict:
             # WAL lets readers go on while one writer writes; IMMEDIATE takes the write lock at the
             # start of a transaction so two writers queue instead of failing mid-way.
             "init_command": (
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+                "PRAGMA mmap_size=268435456; PRAGMA cache_size=-65536;"
             ),
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,

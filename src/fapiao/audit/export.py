@@ -9,12 +9,9 @@ from zoneinfo import ZoneInfo
 import xlsxwriter
 
 from fapiao.audit.models import Event
+from fapiao.core.excel import neutralised
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-# Excel, LibreOffice and WPS run a cell that starts with one of these as a formula (CSV/DDE
-# injection); a leading single quote keeps it text.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-CELL_MAX = 32767  # characters an Excel cell holds
 
 COLUMNS = [
     ("时间（北京时间）", 20),
@@ -32,13 +29,6 @@ COLUMNS = [
     ("序号", 8),
     ("哈希", 20),
 ]
-
-
-def neutralised(text: str) -> str:
-    text = text or ""
-    if text.startswith(FORMULA_TRIGGERS):
-        text = "'" + text
-    return text[:CELL_MAX]
 
 
 def shanghai_time(moment: datetime.datetime) -> datetime.datetime:

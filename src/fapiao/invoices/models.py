@@ -114,6 +114,11 @@ class Invoice(models.Model):
             models.Index(fields=["number"], name="invoice_number"),
             models.Index(fields=["seller_tax_id"], name="invoice_seller_tax_id"),
             models.Index(fields=["buyer_tax_id"], name="invoice_buyer_tax_id"),
+            # Sorting a large organization's list by total or number.
+            models.Index(fields=["seller_org", "total"], name="invoice_seller_total"),
+            models.Index(fields=["buyer_org", "total"], name="invoice_buyer_total"),
+            models.Index(fields=["seller_org", "number"], name="invoice_seller_number"),
+            models.Index(fields=["buyer_org", "number"], name="invoice_buyer_number"),
         ]
 
     def __str__(self) -> str:
