@@ -112,6 +112,9 @@ def main() -> int:
     from bench_pdf import bench_pdf
 
     bench_pdf(report)
+    from bench_verify import bench_verify
+
+    bench_verify(report)
     from bench_query import bench_query
 
     bench_query(report)

@@ -14,6 +14,9 @@ urlpatterns = [
     path("audit/", include("fapiao.audit.urls")),
     path("invoices/", include("fapiao.invoices.urls")),
     path("invoices/", include("fapiao.invoices.urls_issue")),
+    path("verification/", include("fapiao.verification.urls")),
+    path("imports/", include("fapiao.imports.urls")),
+    path("stats/", include("fapiao.stats.urls")),
     path("admin/", admin.site.urls),
 ]
 

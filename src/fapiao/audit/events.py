@@ -67,6 +67,11 @@ class EventCode(StrEnum):
     AUTH_REQUEST_APPROVED = "verification.auth_request_approved"
     AUTH_REQUEST_REJECTED = "verification.auth_request_rejected"
     AUTH_REQUEST_MORE_INFO = "verification.auth_request_more_info"
+    # batch import (批量导入)
+    IMPORT_STARTED = "import.started"
+    IMPORT_RESUMED = "import.resumed"
+    IMPORT_FINISHED = "import.finished"
+    IMPORT_FAILED = "import.failed"
     # statistics
     STATS_EXPORTED = "stats.exported"
 
@@ -126,5 +131,9 @@ DESCRIPTIONS = {
     EventCode.AUTH_REQUEST_APPROVED: _("认证申请通过"),
     EventCode.AUTH_REQUEST_REJECTED: _("驳回认证申请"),
     EventCode.AUTH_REQUEST_MORE_INFO: _("要求补充认证申请材料"),
+    EventCode.IMPORT_STARTED: _("开始批量导入"),
+    EventCode.IMPORT_RESUMED: _("继续批量导入"),
+    EventCode.IMPORT_FINISHED: _("批量导入完成"),
+    EventCode.IMPORT_FAILED: _("批量导入失败"),
     EventCode.STATS_EXPORTED: _("导出统计报表"),
 }

@@ -35,3 +35,10 @@ def _no_ocr():
     ocr.set_engine(None)
     yield
     ocr.reset()
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(request, tmp_path):
+    """Uploaded and stored files go to a temporary directory, never the developer's var/."""
+    if request.config.pluginmanager.hasplugin("django"):
+        request.getfixturevalue("settings").MEDIA_ROOT = str(tmp_path / "media")
