@@ -315,6 +315,8 @@ def child_import(path: str, org_tax_id: str) -> dict:
     from fapiao.accounts.models import Organization
     from fapiao.imports import services, writing
 
+    if os.environ.get("BENCH_IMPORT_CHUNK"):
+        writing.CHUNK = int(os.environ["BENCH_IMPORT_CHUNK"])
     organization = Organization.objects.create(
         name=ORG_NAME, tax_id=org_tax_id, region_code=org_tax_id[2:4]
     )

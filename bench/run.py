@@ -115,6 +115,9 @@ def main() -> int:
     from bench_verify import bench_verify
 
     bench_verify(report)
+    from bench_import import bench_import
+
+    bench_import(report)
     from bench_query import bench_query
 
     bench_query(report)

@@ -34,9 +34,10 @@ from fapiao.stats.selectors import (
 
 @dataclass(frozen=True)
 class Percent:
-    """A change or a share in percent (12.3 means 12.3%); None when there is no base."""
+    """A change (环比, 同比) or a share (占比) in percent: 12.3 means 12.3%; None without a base."""
 
     value: Decimal | None
+    change: bool = True
 
 
 Cell = str | int | Decimal | Percent | None
@@ -81,8 +82,8 @@ def _cells(figures: Figures) -> list[Cell]:
 
 def _share(part: Decimal, whole: Decimal) -> Percent:
     if not whole:
-        return Percent(None)
-    return Percent((part / whole * 100).quantize(Decimal("0.1")))
+        return Percent(None, change=False)
+    return Percent((part / whole * 100).quantize(Decimal("0.1")), change=False)
 
 
 def _money(value: Decimal) -> float:

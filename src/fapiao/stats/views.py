@@ -90,7 +90,7 @@ def _section(table: Table, request) -> dict:
         "key": table.key,
         "heading": HEADINGS[table.key],
         "columns": [
-            {"label": label, "num": i > 0 and not _is_text_column(table, i)}
+            {**_heading(label), "num": i > 0 and not _is_text_column(table, i)}
             for i, label in enumerate(table.columns)
         ],
         "rows": [[_cell(value) for value in cells] for cells in table.rows],
@@ -100,6 +100,12 @@ def _section(table: Table, request) -> dict:
         "csv_url": _export_url(request, format="csv", view=csv_view),
         "wide": len(table.columns) > 7,
     }
+
+
+def _heading(label: str) -> dict:
+    """A column heading with its parenthesis on a second, smaller line: 本月 / 2026年11月."""
+    main, _, rest = label.partition("（")
+    return {"label": main, "sub": rest.removesuffix("）")}
 
 
 def _is_text_column(table: Table, col: int) -> bool:
@@ -112,6 +118,8 @@ def _cell(value) -> dict:
     if isinstance(value, Percent):
         if value.value is None:
             return {"text": "—", "css": "num muted"}
+        if not value.change:
+            return {"text": f"{value.value}%", "css": "num"}
         sign = "+" if value.value > 0 else ""
         css = "num up" if value.value > 0 else "num down" if value.value < 0 else "num"
         return {"text": f"{sign}{value.value}%", "css": css}

@@ -239,3 +239,27 @@ def test_another_organizations_invoices_never_count(book, direction):
     parties = stats_top_parties(organization=other, filters=filters, side=Direction.ISSUED)
     assert {row.label for row in parties.rows} == {"乙的客户有限公司", "乙的另一客户有限公司"}
     assert stats_years(organization=other, today=datetime.date(2025, 5, 1)) == [2025]
+
+
+def test_an_invoice_to_oneself_counts_once_as_issued(org):
+    from fapiao import testing
+
+    testing.invoice(seller=org, buyer=org, day=datetime.date(2025, 5, 5), amount="1000.00")
+    issued = stats_summary(organization=org, filters=ISSUED_2025)
+    received = stats_summary(organization=org, filters=RECEIVED_2025)
+    both = stats_summary(organization=org, filters=BOTH_2025)
+    assert issued == F(5, 1, "2400", "211", "2611")
+    assert received == F(2, 0, "450", "52.5", "502.5")  # unchanged
+    assert both == issued + received
+
+
+@pytest.mark.parametrize("period", list(Period))
+def test_both_directions_are_the_sum_of_each(org, period):
+    def rows(direction):
+        filters = StatsFilters(direction=direction)
+        return {r.key: r.figures for r in stats_by_period(
+            organization=org, filters=filters, period=period)}  # fmt: skip
+
+    issued, received, both = (rows(d) for d in Direction)
+    assert both == {k: issued.get(k, F()) + received.get(k, F()) for k in both}
+    assert set(both) == set(issued) | set(received) | set(both)

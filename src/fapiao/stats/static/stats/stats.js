@@ -18,15 +18,19 @@
 
   function yuan(value) { return "¥" + money.format(value); }
 
+  // Tooltips are HTML, and their names come from invoices (a buyer's name is what its issuer
+  // typed): escaped, always.
+  function escape(text) { return window.echarts.format.encodeHTML(String(text)); }
+
   function axisTooltip(formatters) {
     return {
       trigger: "axis",
       axisPointer: { type: "shadow" },
       formatter: function (items) {
-        var lines = [items[0].axisValueLabel];
+        var lines = [escape(items[0].axisValueLabel)];
         items.forEach(function (item) {
           var format = formatters[item.seriesName] || yuan;
-          lines.push(item.marker + item.seriesName + "：" + format(item.value));
+          lines.push(item.marker + escape(item.seriesName) + "：" + format(item.value));
         });
         return lines.join("<br>");
       }
@@ -49,7 +53,7 @@
         series: [
           { name: "金额", type: "bar", stack: "total", data: d.amount, barMaxWidth: 36 },
           { name: "税额", type: "bar", stack: "total", data: d.tax, barMaxWidth: 36 },
-          { name: "张数", type: "line", yAxisIndex: 1, data: d.count, smooth: true, symbolSize: 5 }
+          { name: "张数", type: "line", yAxisIndex: 1, data: d.count, symbolSize: 5 }
         ]
       };
     },
@@ -111,7 +115,9 @@
       return {
         tooltip: {
           trigger: "item",
-          formatter: function (p) { return p.marker + p.name + "：" + money.format(p.value) + "（" + p.percent + "%）"; }
+          formatter: function (p) {
+            return p.marker + escape(p.name) + "：" + money.format(p.value) + "（" + p.percent + "%）";
+          }
         },
         legend: { type: "scroll", bottom: 0 },
         series: [{
