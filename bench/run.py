@@ -115,6 +115,9 @@ def main() -> int:
     from bench_verify import bench_verify
 
     bench_verify(report)
+    from bench_stats import bench_stats
+
+    bench_stats(report)
     from bench_import import bench_import
 
     bench_import(report)
