@@ -978,28 +978,18 @@ def invoice_void(*, actor: User, organization: Organization, invoice: Invoice) -
 __all__ = ["InvoiceError", "Role"]
 
 
-def red_letter_confirm(
-    *, actor: User, organization: Organization, request: RedLetterRequest
-) -> Invoice:
-    # An overdue request lapses first, in a transaction of its own, so it stays lapsed even
-    # though the action asked for is then refused.
-    red_letter_lapse_overdue(request_ids=[request.pk])
-    return _red_letter_confirm(actor=actor, organization=organization, request=request)
+def _lapse_first(action):
+    """An overdue request lapses first, in a transaction of its own, so it stays lapsed even
+    though the action asked for is then refused."""
+
+    def run(*, actor: User, organization: Organization, request: RedLetterRequest):
+        red_letter_lapse_overdue(request_ids=[request.pk])
+        return action(actor=actor, organization=organization, request=request)
+
+    run.__doc__ = action.__doc__
+    return run
 
 
-def red_letter_refuse(
-    *, actor: User, organization: Organization, request: RedLetterRequest
-) -> RedLetterRequest:
-    # An overdue request lapses first, in a transaction of its own, so it stays lapsed even
-    # though the action asked for is then refused.
-    red_letter_lapse_overdue(request_ids=[request.pk])
-    return _red_letter_refuse(actor=actor, organization=organization, request=request)
-
-
-def red_letter_withdraw(
-    *, actor: User, organization: Organization, request: RedLetterRequest
-) -> RedLetterRequest:
-    # An overdue request lapses first, in a transaction of its own, so it stays lapsed even
-    # though the action asked for is then refused.
-    red_letter_lapse_overdue(request_ids=[request.pk])
-    return _red_letter_withdraw(actor=actor, organization=organization, request=request)
+red_letter_confirm = _lapse_first(_red_letter_confirm)
+red_letter_refuse = _lapse_first(_red_letter_refuse)
+red_letter_withdraw = _lapse_first(_red_letter_withdraw)
