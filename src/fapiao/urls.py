@@ -17,6 +17,10 @@ urlpatterns = [
     path("verification/", include("fapiao.verification.urls")),
     path("imports/", include("fapiao.imports.urls")),
     path("stats/", include("fapiao.stats.urls")),
+    path("notices/", include("fapiao.notices.urls")),
+    path("recovery/", include("fapiao.recovery.urls")),
+    path("finder/", include("fapiao.finder.urls")),
+    path("reconcile/", include("fapiao.reconcile.urls")),
     path("admin/", admin.site.urls),
 ]
 

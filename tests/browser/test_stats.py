@@ -60,7 +60,8 @@ def test_statistics_charts_tables_and_excel_export(server, page, shot, tmp_path)
     page.get_by_role("navigation", name="主导航").get_by_role("link", name="统计").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("发票统计")
 
-    assert page.evaluate("typeof window.echarts") == "object"
+    # The library is a deferred script: it runs after the heading is painted.
+    page.wait_for_function("typeof window.echarts === 'object'", timeout=15000)
     assert page.evaluate("window.echarts.version").startswith("5.")
     _charts_drawn(page, VIEWS)
     # Each chart has its table beside it, and the month table adds up to the year's total.

@@ -119,6 +119,36 @@ class Invoice(models.Model):
             models.Index(fields=["buyer_org", "total"], name="invoice_buyer_total"),
             models.Index(fields=["seller_org", "number"], name="invoice_seller_number"),
             models.Index(fields=["buyer_org", "number"], name="invoice_buyer_number"),
+            # Statistics: every aggregate of an organization's period reads only these indexes.
+            models.Index(
+                fields=[
+                    "seller_org",
+                    "issue_date",
+                    "status",
+                    "is_red",
+                    "type_code",
+                    "amount",
+                    "tax",
+                    "total",
+                    "buyer_tax_id",
+                ],
+                name="invoice_seller_stats",
+            ),  # fmt: skip
+            models.Index(
+                fields=[
+                    "buyer_org",
+                    "issue_date",
+                    "status",
+                    "is_red",
+                    "type_code",
+                    "amount",
+                    "tax",
+                    "total",
+                    "seller_tax_id",
+                    "seller_org",
+                ],
+                name="invoice_buyer_stats",
+            ),  # fmt: skip
         ]
 
     def __str__(self) -> str:
@@ -155,6 +185,12 @@ class InvoiceLine(models.Model):
         ordering = ["invoice", "position"]
         constraints = [
             models.UniqueConstraint(fields=["invoice", "position"], name="invoice_line_position"),
+        ]
+        indexes = [
+            # Statistics by rate read the lines through this index alone.
+            models.Index(
+                fields=["invoice", "rate", "exemption", "amount", "tax"], name="invoice_line_stats"
+            ),
         ]
 
     def __str__(self) -> str:
