@@ -133,7 +133,7 @@ class Invoice(models.Model):
                     "buyer_tax_id",
                 ],
                 name="invoice_seller_stats",
-            ),  # fmt: skip
+            ),
             models.Index(
                 fields=[
                     "buyer_org",
@@ -148,7 +148,7 @@ class Invoice(models.Model):
                     "seller_org",
                 ],
                 name="invoice_buyer_stats",
-            ),  # fmt: skip
+            ),
         ]
 
     def __str__(self) -> str:
