@@ -124,6 +124,12 @@ def main() -> int:
     from bench_query import bench_query
 
     bench_query(report)
+    from bench_finder import bench_finder
+
+    bench_finder(report)  # reuses bench_query's 1,000,000 invoices
+    from bench_reconcile import bench_reconcile
+
+    bench_reconcile(report)
     return 0
 
 

@@ -47,10 +47,13 @@ THIRD_PARTY_PREFIXES = ("account_", "mfa_", "usersessions_", "admin:", "set_lang
 PUBLIC = {"home", "help", "health", "register_uscc_check", "invitation_accept",
           "password_reset_sms", "password_reset_sms_verify", "password_reset_sms_done",
           "verification_public"}  # fmt: skip
-SIGNED_IN = {"profile", "audit_mine", "org_switch"}
-STAFF = {"staff_home", "staff_auth_queue"}
+SIGNED_IN = {"profile", "audit_mine", "org_switch", "notice_list", "notice_read_all"}
+# The signed-in user's own objects, addressed by id (POST): anyone else's are 404.
+USER_OBJECTS = {"notice_open"}
+STAFF = {"staff_home", "staff_auth_queue", "staff_recovery_queue"}
 # Staff pages about one object (of their queue), addressed by its id: GET, staff with the queue.
-STAFF_OBJECTS = {"staff_auth_request", "staff_auth_attachment"}
+STAFF_OBJECTS = {"staff_auth_request", "staff_auth_attachment", "staff_recovery_detail",
+                 "staff_recovery_evidence"}  # fmt: skip
 # Pages of the current organization: (url name, method, needs a write permission)
 ORG_PAGES = {
     "invoice_list": ("get", False),
@@ -91,6 +94,15 @@ ORG_PAGES = {
     "import_new": ("get", True),
     "import_template_xlsx": ("get", False),
     "import_template_csv": ("get", False),
+    # 对账 (members see the reconciliations; uploading a ledger needs the issuing permission)
+    "reconcile_list": ("get", False),
+    "reconcile_new": ("get", True),
+    # 发票查找 (read-only: any member; never shows another organization's invoice)
+    "finder": ("get", False),
+    # 补录 (members follow the applications; applying needs the issuing permission)
+    "recovery_list": ("get", False),
+    "recovery_new": ("get", True),
+    "recovery_from_file": ("post", True),
 }
 # Actions on one object of the current organization, addressed by its id.
 ORG_OBJECTS = {"org_member_role", "org_member_remove", "org_invitation_revoke",
@@ -109,14 +121,22 @@ ORG_OBJECTS = {"org_member_role", "org_member_remove", "org_invitation_revoke",
                "auth_request_attachment",
                # 批量导入
                "import_detail", "import_progress", "import_rejected", "import_mapping",
-               "import_resume"}  # fmt: skip
+               "import_resume",
+               # 对账
+               "reconcile_detail", "reconcile_progress", "reconcile_export", "reconcile_mapping",
+               "reconcile_recover",
+               # 补录
+               "recovery_detail", "recovery_edit", "recovery_evidence_add", "recovery_submit",
+               "recovery_withdraw", "recovery_evidence", "recovery_evidence_remove"}  # fmt: skip
 # Of those, the ones that only read (requested with GET; a viewer may read them).
 ORG_OBJECT_READS = {"draft_detail", "invoice_detail", "invoice_pdf", "invoice_xml",
                     "red_letter_detail",
                     "verify_batch_detail", "verify_batch_progress", "verify_batch_export",
                     "verification_detail", "verification_report", "verification_preview",
                     "auth_request_detail", "auth_request_attachment",
-                    "import_detail", "import_progress", "import_rejected"}  # fmt: skip
+                    "import_detail", "import_progress", "import_rejected",
+                    "reconcile_detail", "reconcile_progress", "reconcile_export",
+                    "recovery_detail", "recovery_evidence"}  # fmt: skip
 
 
 def _names(patterns, prefix="") -> set[str]:
@@ -131,7 +151,9 @@ def _names(patterns, prefix="") -> set[str]:
 
 
 def test_every_url_is_classified():
-    classified = PUBLIC | SIGNED_IN | STAFF | STAFF_OBJECTS | set(ORG_PAGES) | ORG_OBJECTS
+    classified = (
+        PUBLIC | SIGNED_IN | USER_OBJECTS | STAFF | STAFF_OBJECTS | set(ORG_PAGES) | ORG_OBJECTS
+    )
     unclassified = {
         name
         for name in _names(get_resolver().url_patterns)
@@ -178,6 +200,8 @@ def _objects_of(org, admin):
         **_issuing_objects_of(org, admin),
         **_verification_objects_of(org, admin),
         **_import_objects_of(org, admin),
+        **_reconcile_objects_of(org, admin),
+        **_recovery_objects_of(org, admin),
         "org_member_role": (member.pk, {"role": Role.ADMIN}),
         "org_member_remove": (member.pk, {}),
         "org_invitation_revoke": (invitation.pk, {}),
@@ -296,6 +320,71 @@ def _import_objects_of(org, admin):
     }
 
 
+def _reconcile_objects_of(org, admin):
+    """A finished reconciliation with a row missing on the platform, and one waiting for its
+    column mapping."""
+    from fapiao.reconcile import services
+    from fapiao.reconcile.models import Reconciliation, ReconciliationStatus
+    from fapiao.reconcile.tests.builders import csv_bytes, number
+
+    ledger = csv_bytes([{"发票号码": number(), "开票日期": "2025-05-20", "价税合计": "10.00"}])
+    done = services.reconciliation_create(actor=admin, organization=org, data=ledger,
+                                          name="台账.csv", background=False)  # fmt: skip
+    waiting = Reconciliation.objects.create(
+        organization=org, file_name="x.csv", file_format="csv", columns=["号"],
+        status=ReconciliationStatus.MAPPING,
+    )  # fmt: skip
+    return {
+        "reconcile_detail": (done.pk, {}),
+        "reconcile_progress": (done.pk, {}),
+        "reconcile_export": (done.pk, {}),
+        "reconcile_mapping": (waiting.pk, {"map_number": "号"}),
+        "reconcile_recover": (done.pk, {"scope": "all"}),
+    }
+
+
+def _recovery_objects_of(org, admin):
+    """A 补录 draft with its invoice file, complete enough to be submitted."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from fapiao.recovery import services
+    from fapiao.recovery.tests.helpers import fields, invoice_file, png_bytes
+
+    values = fields(org)
+    draft = services.recovery_create(actor=admin, organization=org, data=values, reason="other",
+                                     evidence=[invoice_file(values)], submit=False)  # fmt: skip
+    evidence = draft.evidence.get()
+    edited = {**{k: v or "" for k, v in values.items()}, "seller_name": "改过", "reason": "other"}
+    return {
+        "recovery_detail": (draft.pk, {}),
+        "recovery_edit": (draft.pk, edited),
+        "recovery_evidence_add": (
+            draft.pk,
+            {"kind": "contract", "files": SimpleUploadedFile("合同.png", png_bytes())},
+        ),
+        "recovery_submit": (draft.pk, {}),
+        "recovery_withdraw": (draft.pk, {}),
+        "recovery_evidence": (evidence.pk, {}),
+        "recovery_evidence_remove": (evidence.pk, {}),
+    }
+
+
+def _assert_recovery_untouched(org):
+    from fapiao.recovery.models import RecoveryApplication
+
+    draft = RecoveryApplication.objects.get(organization=org)
+    assert draft.status == "draft" and draft.seller_name != "改过"
+    assert draft.evidence.count() == 1
+
+
+def _assert_reconcile_untouched(org):
+    from fapiao.reconcile.models import Reconciliation, ReconciliationStatus
+
+    jobs = Reconciliation.objects.filter(organization=org)
+    assert jobs.get(status=ReconciliationStatus.MAPPING).mapping == {}
+    assert jobs.get(status=ReconciliationStatus.DONE).recoveries == {}
+
+
 def _assert_imports_untouched(org):
     from fapiao.imports.models import ImportStatus, InvoiceImport
 
@@ -339,6 +428,8 @@ def test_another_organizations_objects_are_404_and_untouched(client, two_orgs):
     _assert_issuing_untouched(two_orgs["a"])
     _assert_verification_untouched(two_orgs["a"])
     _assert_imports_untouched(two_orgs["a"])
+    _assert_reconcile_untouched(two_orgs["a"])
+    _assert_recovery_untouched(two_orgs["a"])
     assert Membership.objects.filter(organization=two_orgs["a"]).count() == 2
     assert Membership.objects.get(user=two_orgs["viewer_a"]).role == Role.VIEWER
     assert Invitation.objects.get(email="x@example.com").revoked_at is None
@@ -355,6 +446,8 @@ def test_a_viewer_cannot_act_on_objects(client, two_orgs):
     _assert_issuing_untouched(two_orgs["a"])
     _assert_verification_untouched(two_orgs["a"])
     _assert_imports_untouched(two_orgs["a"])
+    _assert_reconcile_untouched(two_orgs["a"])
+    _assert_recovery_untouched(two_orgs["a"])
 
 
 def test_switching_to_an_organization_one_is_not_in_is_404(client, two_orgs):
@@ -375,14 +468,22 @@ def test_staff_pages_are_404_for_everyone_but_staff(client, two_orgs):
 
 
 def test_staff_objects_are_404_but_for_staff_with_the_queue(client, two_orgs):
+    from fapiao.recovery.models import RecoveryApplication
+    from fapiao.recovery.services import recovery_submit
     from fapiao.verification.models import AuthRequest
 
     _verification_objects_of(two_orgs["a"], two_orgs["admin_a"])
     request = AuthRequest.objects.get()
     AuthRequest.objects.filter(pk=request.pk).update(status="pending")
+    _recovery_objects_of(two_orgs["a"], two_orgs["admin_a"])
+    application = recovery_submit(
+        actor=two_orgs["admin_a"], application=RecoveryApplication.objects.get()
+    )
     targets = {
         "staff_auth_request": request.pk,
         "staff_auth_attachment": request.attachments.get().pk,
+        "staff_recovery_detail": application.pk,
+        "staff_recovery_evidence": application.evidence.get().pk,
     }
     assert set(targets) == STAFF_OBJECTS
     reviewer = User.objects.create_user(email="staff@example.com", password=testing.PASSWORD,
@@ -395,6 +496,26 @@ def test_staff_objects_are_404_but_for_staff_with_the_queue(client, two_orgs):
             assert client.get(reverse(name, args=[pk])).status_code == 404, (name, outsider)
         client.force_login(reviewer)
         assert client.get(reverse(name, args=[pk])).status_code == 200, name
+
+
+def test_user_objects_are_404_for_other_users_and_untouched(client, two_orgs):
+    from fapiao.notices.models import Notice
+    from fapiao.notices.services import notice_send
+
+    notice = notice_send(user=two_orgs["admin_a"], title="甲的消息", organization=two_orgs["a"])
+    targets = {"notice_open": notice.pk}
+    assert set(targets) == USER_OBJECTS
+    for name, pk in targets.items():
+        # Another member of the same organization is still another user.
+        for other in (two_orgs["admin_b"], two_orgs["viewer_a"]):
+            client.force_login(other)
+            assert client.post(reverse(name, args=[pk])).status_code == 404, name
+        client.logout()
+        response = client.post(reverse(name, args=[pk]))
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert Notice.objects.get(pk=notice.pk).read_at is None
+    client.force_login(two_orgs["admin_a"])
+    assert client.post(reverse("notice_open", args=[notice.pk])).status_code == 302
 
 
 def test_signed_in_pages_redirect_anonymous_visitors_to_login(client):

@@ -74,6 +74,26 @@ class EventCode(StrEnum):
     IMPORT_FAILED = "import.failed"
     # statistics
     STATS_EXPORTED = "stats.exported"
+    # 对账 (ledger reconciliation)
+    RECONCILE_STARTED = "reconcile.started"
+    RECONCILE_FINISHED = "reconcile.finished"
+    RECONCILE_FAILED = "reconcile.failed"
+    RECONCILE_EXPORTED = "reconcile.exported"
+    RECONCILE_RECOVERY_STARTED = "reconcile.recovery_started"
+    # 补录 (supplementary entry)
+    RECOVERY_DRAFTED = "recovery.drafted"
+    RECOVERY_UPDATED = "recovery.updated"
+    RECOVERY_EVIDENCE_ADDED = "recovery.evidence_added"
+    RECOVERY_EVIDENCE_REMOVED = "recovery.evidence_removed"
+    RECOVERY_SUBMITTED = "recovery.submitted"
+    RECOVERY_RESUBMITTED = "recovery.resubmitted"
+    RECOVERY_WITHDRAWN = "recovery.withdrawn"
+    RECOVERY_MORE_INFO = "recovery.more_info"
+    RECOVERY_APPROVED = "recovery.approved"
+    RECOVERY_REJECTED = "recovery.rejected"
+    RECOVERY_REMINDED = "recovery.reminded"
+    RECOVERY_REFUSED = "recovery.refused"
+    INVOICE_RECOVERED = "invoice.recovered"
 
 
 DESCRIPTIONS = {
@@ -136,4 +156,22 @@ DESCRIPTIONS = {
     EventCode.IMPORT_FINISHED: _("批量导入完成"),
     EventCode.IMPORT_FAILED: _("批量导入失败"),
     EventCode.STATS_EXPORTED: _("导出统计报表"),
+    EventCode.RECONCILE_STARTED: _("开始对账"),
+    EventCode.RECONCILE_FINISHED: _("对账完成"),
+    EventCode.RECONCILE_FAILED: _("对账失败"),
+    EventCode.RECONCILE_EXPORTED: _("导出对账结果"),
+    EventCode.RECONCILE_RECOVERY_STARTED: _("从对账结果批量发起补录"),
+    EventCode.RECOVERY_DRAFTED: _("创建补录申请草稿"),
+    EventCode.RECOVERY_UPDATED: _("修改补录申请"),
+    EventCode.RECOVERY_EVIDENCE_ADDED: _("上传补录证明材料"),
+    EventCode.RECOVERY_EVIDENCE_REMOVED: _("删除补录证明材料"),
+    EventCode.RECOVERY_SUBMITTED: _("提交补录申请"),
+    EventCode.RECOVERY_RESUBMITTED: _("补充材料后重新提交补录申请"),
+    EventCode.RECOVERY_WITHDRAWN: _("撤回补录申请"),
+    EventCode.RECOVERY_MORE_INFO: _("要求补充补录材料"),
+    EventCode.RECOVERY_APPROVED: _("补录申请通过"),
+    EventCode.RECOVERY_REJECTED: _("驳回补录申请"),
+    EventCode.RECOVERY_REMINDED: _("提醒补充补录材料"),
+    EventCode.RECOVERY_REFUSED: _("补录申请被拒绝（重复或已在平台）"),
+    EventCode.INVOICE_RECOVERED: _("补录发票"),
 }

@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from fapiao.finder import views
 
 # Included at "finder/" by the root URLconf, without a namespace.
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.finder, name="finder"),
+]

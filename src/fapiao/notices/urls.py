@@ -1,4 +1,11 @@
-from django.urls import path  # noqa: F401
+"""In-site notices, mounted at notices/ by the root URLconf (no namespace)."""
 
-# Included at "notices/" by the root URLconf, without a namespace.
-urlpatterns: list = []
+from django.urls import path
+
+from fapiao.notices import views
+
+urlpatterns = [
+    path("", views.notice_list, name="notice_list"),
+    path("<int:pk>/open/", views.notice_open, name="notice_open"),
+    path("read-all/", views.notice_read_all, name="notice_read_all"),
+]

@@ -1,4 +1,15 @@
-from django.urls import path  # noqa: F401
+"""The reconciliation pages (对账), mounted at reconcile/ by the root URLconf (no namespace)."""
 
-# Included at "reconcile/" by the root URLconf, without a namespace.
-urlpatterns: list = []
+from django.urls import path
+
+from fapiao.reconcile import views
+
+urlpatterns = [
+    path("", views.reconcile_list, name="reconcile_list"),
+    path("new/", views.reconcile_new, name="reconcile_new"),
+    path("<int:pk>/", views.reconcile_detail, name="reconcile_detail"),
+    path("<int:pk>/progress/", views.reconcile_progress, name="reconcile_progress"),
+    path("<int:pk>/mapping/", views.reconcile_mapping, name="reconcile_mapping"),
+    path("<int:pk>/export/", views.reconcile_export, name="reconcile_export"),
+    path("<int:pk>/recover/", views.reconcile_recover, name="reconcile_recover"),
+]

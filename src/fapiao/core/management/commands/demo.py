@@ -23,6 +23,10 @@ class Command(BaseCommand):
             partner=accounts.second_organization,
             count=invoices,
         )
+        from fapiao.recovery.demo import demo_recovery_create
+
+        if demo_recovery_create(organization=accounts.organization):
+            self.stdout.write("已创建 1 份待审核的补录申请。")
         if created:
             self.stdout.write(f"已为 {accounts.organization.name} 创建 {created} 张演示发票。")
         else:

@@ -1,0 +1,808 @@
+"""发票查找: find an invoice from whatever the user has, or say why it is not there.
+
+`invoice_find(organization=..., query=...)` reads only. Found: the invoice the organization may see
+whose identity (and every other field entered) matches. Not found: diagnoses ranked by likelihood,
+each with a Chinese message, evidence, the invoice numbers it proposes and next steps.
+
+Privacy: near matches, dates and amounts are looked up only among the invoices the organization
+may see (it is their seller or buyer). An invoice of other parties is only ever reported as
+`not_visible`, decided by its identity alone: nothing of its content is read, so neither the
+answer nor the queries run depend on its fields.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.db.models import Q
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from fapiao.accounts.models import Organization
+from fapiao.invoices.models import Invoice, InvoiceStatus
+from fapiao.rules import nearmatch, numbers
+from fapiao.rules.regions import PROVINCES
+
+PLATFORM_REGION = "11"  # the platform is Beijing's: invoices of other provinces are elsewhere
+SYNC_WINDOW_DAYS = 1  # invoice data reaches the platform the day after issue (T+1)
+RETENTION_YEARS = 5  # history older than this was never migrated
+NEAR_MATCHES_SHOWN = 5
+FIELD_MATCHES_SHOWN = 10
+RECENT_IMPORTS = 5  # the imports looked at for an unfinished run or a rejected row
+IMPORT_LOOKBACK = dt.timedelta(days=90)
+DIGITAL_LENGTH = 20
+NATIONAL_VERIFICATION_URL = "https://inv-veri.chinatax.gov.cn/"
+
+
+class Code:
+    """Diagnosis codes (stable: the command's JSON and the page's tests use them)."""
+
+    NEAR_MATCH = "near_match"
+    DATE_MISMATCH = "date_mismatch"
+    TAX_INCLUSION_MISMATCH = "tax_inclusion_mismatch"
+    AMOUNT_MISMATCH = "amount_mismatch"
+    PARTY_MISMATCH = "party_mismatch"
+    VOIDED = "voided"
+    RED_LETTERED = "red_lettered"
+    OTHER_REGION = "other_region"
+    TOO_RECENT = "too_recent"
+    TOO_OLD = "too_old"
+    SYNC_PENDING = "sync_pending"
+    RECOVERY_PENDING = "recovery_pending"
+    NOT_VISIBLE = "not_visible"
+    SEVERAL_MATCHES = "several_matches"
+    NOT_ON_PLATFORM = "not_on_platform"
+
+
+class Basis:
+    """What the entered amount is: 价税合计, 金额（不含税）, or not known (either)."""
+
+    EITHER = ""
+    TOTAL = "total"
+    AMOUNT = "amount"
+
+
+@dataclass(frozen=True)
+class FinderQuery:
+    number: str = ""
+    code: str = ""
+    date: dt.date | None = None
+    amount: Decimal | None = None
+    basis: str = Basis.EITHER
+    party: str = ""  # the seller's or the buyer's name (or part of it) or tax ID
+
+    @property
+    def empty(self) -> bool:
+        return not (self.number or self.code or self.date or self.amount is not None or self.party)
+
+
+@dataclass
+class Step:
+    label: str
+    url: str
+
+
+@dataclass
+class Proposal:
+    """An invoice the organization may see, proposed by a diagnosis."""
+
+    invoice: Invoice
+    pattern: str = ""  # a nearmatch pattern, for near matches
+    explanation: str = ""
+    score: int = 0
+    agrees: list[str] = field(default_factory=list)  # the other entered fields it matches
+
+
+@dataclass
+class Diagnosis:
+    code: str
+    message: str
+    score: int  # likelihood, 0-100: the page and the command list the highest first
+    evidence: list[str] = field(default_factory=list)
+    proposals: list[Proposal] = field(default_factory=list)
+    numbers: list[str] = field(default_factory=list)  # proposed numbers not in `proposals`
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def candidates(self) -> list[str]:
+        return [p.invoice.number for p in self.proposals] + self.numbers
+
+    def as_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "evidence": self.evidence,
+            "candidates": self.candidates,
+        }
+
+
+@dataclass
+class FinderResult:
+    query: FinderQuery
+    found: bool
+    invoice: Invoice | None
+    diagnoses: list[Diagnosis]
+
+    def as_dict(self) -> dict:
+        return {
+            "found": self.found,
+            "invoice": invoice_dict(self.invoice) if self.invoice is not None else None,
+            "diagnoses": [d.as_dict() for d in self.diagnoses],
+        }
+
+
+def invoice_dict(invoice: Invoice) -> dict:
+    return {
+        "id": invoice.pk,
+        "code": invoice.code,
+        "number": invoice.number,
+        "type_code": invoice.type_code,
+        "issue_date": invoice.issue_date.isoformat(),
+        "seller_name": invoice.seller_name,
+        "seller_tax_id": invoice.seller_tax_id,
+        "buyer_name": invoice.buyer_name,
+        "buyer_tax_id": invoice.buyer_tax_id,
+        "amount": format(invoice.amount, "f"),
+        "tax": format(invoice.tax, "f"),
+        "total": format(invoice.total, "f"),
+        "status": invoice.status,
+        "status_label": str(InvoiceStatus(invoice.status).label),
+        "is_red": invoice.is_red,
+    }
+
+
+def visible_to(organization: Organization) -> Q:
+    return Q(seller_org=organization) | Q(buyer_org=organization)
+
+
+def query_split(number: str, code: str = "") -> tuple[str, str]:
+    """(code, number) as typed: "代码 号码" (10 or 12 digits, then 8) in the number field is split
+    on the space, other spaces are dropped; so is a '*' (the invoice list's prefix search)."""
+    number = (number or "").replace("*", " ")
+    tokens = number.replace(",", " ").replace("，", " ").split()
+    if not code and len(tokens) == 2 and len(tokens[0]) in (10, 12) and len(tokens[1]) == 8:
+        return nearmatch.normalize(tokens[0]), nearmatch.normalize(tokens[1])
+    return nearmatch.normalize(code), nearmatch.normalize("".join(tokens))
+
+
+# --- the finder ----------------------------------------------------------------------------------
+
+
+def invoice_find(
+    *, organization: Organization, query: FinderQuery, today: dt.date | None = None
+) -> FinderResult:
+    today = today or timezone.localdate()
+    code, number = query_split(query.number, query.code)
+    if len(number) == DIGITAL_LENGTH and number.isdigit():
+        code = ""  # a 数电 invoice has no code: one typed anyway is ignored
+    query = FinderQuery(
+        number=number,
+        code=code,
+        date=query.date,
+        amount=query.amount,
+        basis=query.basis,
+        party=" ".join(query.party.split()),
+    )
+    if query.empty:
+        return FinderResult(query, False, None, [])
+    if number or code:
+        result = _by_identity(organization, query, today)
+    else:
+        result = _by_fields(organization, query, today)
+    result.diagnoses.sort(key=lambda d: -d.score)
+    for diagnosis in result.diagnoses:
+        if not diagnosis.steps:
+            diagnosis.steps = next_steps(query, diagnosis.code)
+    return result
+
+
+def _by_identity(organization: Organization, query: FinderQuery, today: dt.date) -> FinderResult:
+    code, number = query.code, query.number
+    lookup = number or code  # a code alone may be a 数电 number in the wrong field
+    visible = Invoice.objects.filter(visible_to(organization))
+    if number:
+        exact = visible.filter(number=number)
+        if code:
+            exact = exact.filter(code=code)
+        found = exact.order_by("-issue_date", "-id").first()
+        if found is not None:
+            return _checked(organization, query, found)
+
+    # Not the organization's: near matches among its own invoices, one indexed IN query.
+    wanted = {lookup, *nearmatch.candidates(lookup)}
+    wanted |= {n for _, n in nearmatch.identity_candidates(code, number)}
+    near = list(visible.filter(number__in=sorted(wanted)).order_by("-issue_date", "-id")[:200])
+    # Whether another organization's invoice has this identity: the same query whatever it
+    # holds, and nothing of it is read.
+    # (An 8-digit number without its code names no invoice: many codes share it.)
+    hidden_exists = False
+    if (code and number) or len(lookup) == DIGITAL_LENGTH:
+        identity = {"code": code, "number": number} if number else {"code": "", "number": code}
+        hidden = Invoice.objects.filter(**identity).exclude(visible_to(organization))
+        hidden_exists = hidden.exists()
+
+    diagnoses: list[Diagnosis] = []
+    proposals = _near_proposals(query, near)
+    if proposals:
+        diagnoses.append(_near_match(proposals))
+    if hidden_exists:
+        diagnoses.append(
+            Diagnosis(
+                Code.NOT_VISIBLE,
+                "平台上有这个号码的发票，但贵单位既不是它的销售方也不是购买方，因此无法显示。"
+                "如确属贵单位，请让开票方核对购买方信息，或联系平台客服。",
+                score=85,
+                evidence=["按发票代码和号码查到了记录；其内容不向贵单位显示"],
+            )
+        )
+    else:
+        diagnoses += _from_number(query, today, weaker=bool(proposals))
+        diagnoses += _from_date(query, today)
+        diagnoses += _pending(organization, query)
+    if not diagnoses:
+        diagnoses.append(_not_on_platform())
+    return FinderResult(query, False, None, diagnoses)
+
+
+def _checked(organization: Organization, query: FinderQuery, invoice: Invoice) -> FinderResult:
+    """The invoice with this identity: found when the other fields entered agree with it."""
+    diagnoses: list[Diagnosis] = []
+    numbers_ = [invoice.number]
+    if query.date and query.date != invoice.issue_date:
+        diagnoses.append(
+            Diagnosis(
+                Code.DATE_MISMATCH,
+                "号码对得上，但开票日期不同：请按平台记录的日期查询或查验。",
+                score=95,
+                evidence=[
+                    f"您输入的开票日期：{query.date.isoformat()}",
+                    f"平台记录的开票日期：{invoice.issue_date.isoformat()}",
+                ],
+                numbers=numbers_,
+            )
+        )
+    if query.amount is not None:
+        diagnosis = _amount_check(query, invoice)
+        if diagnosis is not None:
+            diagnoses.append(diagnosis)
+    if query.party and not _party_agrees(query.party, invoice):
+        diagnoses.append(
+            Diagnosis(
+                Code.PARTY_MISMATCH,
+                "号码对得上，但所填的名称或税号既不是这张发票的销售方也不是购买方。",
+                score=70,
+                evidence=[
+                    f"您输入的名称或税号：{query.party}",
+                    f"销售方：{invoice.seller_name}（{invoice.seller_tax_id}）",
+                    f"购买方：{invoice.buyer_name}（{invoice.buyer_tax_id or '—'}）",
+                ],
+                numbers=numbers_,
+            )
+        )
+    diagnoses += _status(invoice)
+    found = not any(
+        d.code
+        in (
+            Code.DATE_MISMATCH,
+            Code.TAX_INCLUSION_MISMATCH,
+            Code.AMOUNT_MISMATCH,
+            Code.PARTY_MISMATCH,
+        )
+        for d in diagnoses
+    )
+    for diagnosis in diagnoses:
+        diagnosis.steps = [Step("查看这张发票", invoice_url(invoice))]
+    return FinderResult(query, found, invoice if found else None, diagnoses)
+
+
+def _amount_check(query: FinderQuery, invoice: Invoice) -> Diagnosis | None:
+    amount = query.amount
+    total_hit, amount_hit = amount == invoice.total, amount == invoice.amount
+    evidence = [
+        f"您输入的金额：{amount}",
+        f"平台记录：金额（不含税）{invoice.amount}，税额 {invoice.tax}，价税合计 {invoice.total}",
+    ]
+    if query.basis == Basis.TOTAL and amount_hit and not total_hit:
+        message = "所填的是不含税金额，而查询要的是价税合计：请填价税合计 {total}。"
+    elif query.basis == Basis.AMOUNT and total_hit and not amount_hit:
+        message = "所填的是价税合计（含税），而查询要的是不含税金额：请填金额 {amount}。"
+    elif total_hit or amount_hit:
+        return None
+    else:
+        return Diagnosis(
+            Code.AMOUNT_MISMATCH,
+            "号码对得上，但金额与平台记录的不含税金额和价税合计都不同。",
+            score=80,
+            evidence=evidence,
+            numbers=[invoice.number],
+        )
+    return Diagnosis(
+        Code.TAX_INCLUSION_MISMATCH,
+        message.format(total=invoice.total, amount=invoice.amount),
+        score=95,
+        evidence=evidence,
+        numbers=[invoice.number],
+    )
+
+
+def _party_agrees(party: str, invoice: Invoice) -> bool:
+    key = party.upper()
+    return key in (invoice.seller_tax_id.upper(), invoice.buyer_tax_id.upper()) or (
+        party in invoice.seller_name or party in invoice.buyer_name
+    )
+
+
+def _status(invoice: Invoice) -> list[Diagnosis]:
+    diagnoses = []
+    if invoice.status == InvoiceStatus.VOIDED:
+        diagnoses.append(
+            Diagnosis(
+                Code.VOIDED,
+                "这张发票已作废：作废的发票不能再查验、报销或抵扣，请向开票方索取新开的发票。",
+                score=100,
+                evidence=[f"发票状态：{InvoiceStatus(invoice.status).label}"],
+                numbers=[invoice.number],
+            )
+        )
+    reds = list(invoice.red_invoices.filter(is_red=True).order_by("issue_date", "id"))
+    red_status = invoice.status in (
+        InvoiceStatus.RED_LETTERED,
+        InvoiceStatus.PARTLY_RED,
+        InvoiceStatus.FULLY_RED,
+    )
+    if reds or red_status:
+        evidence = [f"发票状态：{InvoiceStatus(invoice.status).label}"]
+        evidence += [
+            f"红字发票 {red.number}，开票日期 {red.issue_date.isoformat()}，价税合计 {red.total}"
+            for red in reds
+        ]
+        partly = invoice.status == InvoiceStatus.PARTLY_RED
+        diagnoses.append(
+            Diagnosis(
+                Code.RED_LETTERED,
+                "这张发票已部分红冲：红字发票冲减了其中一部分金额。"
+                if partly
+                else "这张发票已红冲：开具了对应的红字发票，原发票的金额已被冲销。",
+                score=100,
+                evidence=evidence,
+                proposals=[Proposal(red, explanation="对应的红字发票") for red in reds],
+            )
+        )
+    return diagnoses
+
+
+# --- near matches --------------------------------------------------------------------------------
+
+_PATTERN_PRIOR = {
+    nearmatch.LOOKALIKE: 30,
+    nearmatch.CODE_PLUS_NUMBER: 30,
+    nearmatch.CODE_NUMBER_SWAPPED: 30,
+    nearmatch.ADJACENT_SWAP: 20,
+    nearmatch.ONE_DIGIT: 15,
+    nearmatch.DIGIT_MISSING: 10,
+    nearmatch.DIGIT_EXTRA: 10,
+}
+
+
+def _near_proposals(query: FinderQuery, invoices: list[Invoice]) -> list[Proposal]:
+    proposals = []
+    for invoice in invoices:
+        pattern = nearmatch.classify_identity(
+            query.code, query.number, invoice.code, invoice.number
+        )
+        if pattern is None:
+            continue
+        agrees = _agreements(query, invoice)
+        proposals.append(
+            Proposal(
+                invoice,
+                pattern=pattern,
+                explanation=_explain(query, invoice, pattern),
+                score=_PATTERN_PRIOR[pattern] + 40 * len(agrees),
+                agrees=agrees,
+            )
+        )
+    proposals.sort(key=lambda p: (-p.score, -p.invoice.issue_date.toordinal(), p.invoice.number))
+    return proposals
+
+
+def _agreements(query: FinderQuery, invoice: Invoice) -> list[str]:
+    agrees = []
+    if query.date and query.date == invoice.issue_date:
+        agrees.append("开票日期")
+    if query.amount is not None and query.amount in (invoice.total, invoice.amount):
+        agrees.append("金额")
+    if query.party and _party_agrees(query.party, invoice):
+        agrees.append("交易方")
+    return agrees
+
+
+def _explain(query: FinderQuery, invoice: Invoice, pattern: str) -> str:
+    if pattern == nearmatch.CODE_PLUS_NUMBER:
+        return (
+            f"所填代码“{query.code}”和号码“{query.number}”合起来就是 20 位数电发票号码 "
+            f"{invoice.number}：数电发票没有发票代码"
+        )
+    if pattern == nearmatch.CODE_NUMBER_SWAPPED:
+        return "发票代码和发票号码填反了"
+    if query.code and query.number == invoice.number:
+        return "发票代码" + nearmatch.describe(query.code, invoice.code)
+    return "发票号码" + nearmatch.describe(query.number or query.code, invoice.number)
+
+
+def _near_match(proposals: list[Proposal]) -> Diagnosis:
+    best = proposals[0]
+    shown = proposals[:NEAR_MATCHES_SHOWN]
+    if best.pattern in (
+        nearmatch.LOOKALIKE,
+        nearmatch.CODE_PLUS_NUMBER,
+        nearmatch.CODE_NUMBER_SWAPPED,
+    ):
+        score = 96
+    elif best.agrees:
+        score = 94
+    elif len(proposals) == 1:
+        score = 90
+    else:
+        score = 72
+    if len(proposals) == 1:
+        message = f"没有这个号码，但有一张号码相近的发票：{nearmatch.LABELS[best.pattern]}。"
+    else:
+        message = f"没有这个号码，但有 {len(proposals)} 张号码相近的发票，最可能的排在前面。"
+    evidence = []
+    for p in shown:
+        line = f"{p.invoice.number}：{p.explanation}"
+        if p.agrees:
+            line += f"；{'、'.join(p.agrees)}也对得上"
+        evidence.append(line)
+    if len(proposals) > len(shown):
+        evidence.append(f"另有 {len(proposals) - len(shown)} 张，请补充开票日期或金额以缩小范围")
+    return Diagnosis(Code.NEAR_MATCH, message, score=score, evidence=evidence, proposals=shown)
+
+
+# --- what the number, the date and the organization's work in progress say -----------------------
+
+
+def _from_number(query: FinderQuery, today: dt.date, *, weaker: bool) -> list[Diagnosis]:
+    info = numbers.parse(query.code or None, query.number or None, today=today)
+    diagnoses = []
+    region = info.region
+    if region is not None and region.province_code != PLATFORM_REGION:
+        province = PROVINCES[region.province_code].name
+        where = region.name if region.is_plan_city else province
+        if info.kind is numbers.NumberKind.DIGITAL:
+            digits = f"号码第 3-4 位“{info.number[2:4] if len(info.number) == 20 else ''}”"
+        else:
+            digits = "发票代码第 2-5 位"
+        system = f"{where}税务局的系统" + (f"（属{province}）" if region.is_plan_city else "")
+        diagnoses.append(
+            Diagnosis(
+                Code.OTHER_REGION,
+                f"这是{where}开具的发票，数据在{system}中，不在北京的平台里。"
+                f"请在全国增值税发票查验平台或{where}电子税务局查验。",
+                score=60 if weaker else 88,
+                evidence=[f"{digits}是地区代码，表示{region.name}"],
+                steps=[Step("全国增值税发票查验平台", NATIONAL_VERIFICATION_URL)],
+            )
+        )
+    if info.year is not None and info.year < today.year - RETENTION_YEARS:
+        diagnoses.append(_too_old(f"号码显示开票年份为 {info.year} 年"))
+    return diagnoses
+
+
+def _from_date(query: FinderQuery, today: dt.date) -> list[Diagnosis]:
+    if query.date is None:
+        return []
+    if query.date > today - dt.timedelta(days=SYNC_WINDOW_DAYS):
+        retry = max(query.date, today) + dt.timedelta(days=SYNC_WINDOW_DAYS + 1)
+        return [
+            Diagnosis(
+                Code.TOO_RECENT,
+                f"开票数据通常在开票次日才同步到平台，当天开具的发票暂时查不到："
+                f"请于 {retry.isoformat()} 后再查。",
+                score=90,
+                evidence=[f"您输入的开票日期：{query.date.isoformat()}；今天：{today.isoformat()}"],
+            )
+        ]
+    if query.date < _years_before(today, RETENTION_YEARS):
+        return [_too_old(f"您输入的开票日期：{query.date.isoformat()}")]
+    return []
+
+
+def _too_old(evidence: str) -> Diagnosis:
+    return Diagnosis(
+        Code.TOO_OLD,
+        f"这张发票开具已超过 {RETENTION_YEARS} 年：平台没有迁移更早的历史数据，"
+        "如需留存，可申请补录。",
+        score=65,
+        evidence=[evidence],
+    )
+
+
+def _years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def _pending(organization: Organization, query: FinderQuery) -> list[Diagnosis]:
+    diagnoses = []
+    application = _recovery_open(organization, query)
+    if application is not None:
+        due = getattr(application, "due_at", None)
+        evidence = [
+            f"补录申请 #{application.pk}，状态：{application.get_status_display()}",
+            f"提交于 {timezone.localtime(application.created_at):%Y-%m-%d %H:%M}",
+        ]
+        if due:
+            evidence.append(f"预计处理期限：{timezone.localtime(due):%Y-%m-%d %H:%M}")
+        diagnoses.append(
+            Diagnosis(
+                Code.RECOVERY_PENDING,
+                "这张发票的补录申请还在处理中，审核通过后即可查到。",
+                score=97,
+                evidence=evidence,
+                steps=_steps(("查看补录进度", "recovery_detail", [application.pk], None)),
+            )
+        )
+    diagnoses += _imports_pending(organization, query)
+    return diagnoses
+
+
+def _recovery_open(organization: Organization, query: FinderQuery):
+    try:
+        from fapiao.recovery.selectors import recovery_open_for
+    except ImportError:  # 补录 not installed yet
+        return None
+    number = query.number or query.code
+    if not number:
+        return None
+    return recovery_open_for(
+        organization=organization, number=number, code=query.code if query.number else ""
+    )
+
+
+def _imports_pending(organization: Organization, query: FinderQuery) -> list[Diagnosis]:
+    from fapiao.imports.models import ImportStatus, InvoiceImport
+    from fapiao.imports.services import resumable
+
+    since = timezone.now() - IMPORT_LOOKBACK
+    recent = list(
+        InvoiceImport.objects.filter(organization=organization, created_at__gte=since).order_by(
+            "-created_at", "-id"
+        )[:RECENT_IMPORTS]
+    )
+    diagnoses = []
+    if query.number:
+        diagnoses += _rejected_rows(query.number, [j for j in recent if j.rejected])
+    for job in recent:
+        if job.status == ImportStatus.DONE:
+            continue
+        if job.status == ImportStatus.FAILED or resumable(job):
+            message = (
+                f"贵单位的批量导入“{job.file_name}”中断了（已完成 {job.percent}%），"
+                "这张发票可能在尚未导入的部分：继续导入后再查。"
+            )
+            score = 75
+        elif job.status == ImportStatus.MAPPING:
+            message = (
+                f"贵单位的批量导入“{job.file_name}”还在等待确认列对应关系，尚未开始导入："
+                "确认后再查。"
+            )
+            score = 68
+        else:
+            message = (
+                f"贵单位的批量导入“{job.file_name}”正在进行（{job.percent}%），"
+                "这张发票可能还没导入：导入完成后再查。"
+            )
+            score = 70
+        diagnoses.append(
+            Diagnosis(
+                Code.SYNC_PENDING,
+                message,
+                score=score,
+                evidence=[
+                    f"批量导入 #{job.pk}，状态：{job.get_status_display()}，"
+                    f"提交于 {timezone.localtime(job.created_at):%Y-%m-%d %H:%M}"
+                ],
+                steps=_steps(("查看这次导入", "import_detail", [job.pk], None)),
+            )
+        )
+    return diagnoses
+
+
+def _rejected_rows(number: str, jobs) -> list[Diagnosis]:
+    """Rows of recent imports that were rejected and carry this number (read from the stored
+    file: the problems record rows, not numbers)."""
+    from fapiao.imports import reading
+    from fapiao.imports.models import ImportProblem
+
+    diagnoses = []
+    for job in jobs:
+        header = (job.mapping or {}).get("number")
+        if not header or not job.file:
+            continue
+        try:
+            with job.file.open("rb") as stored:
+                table = reading.read(stored.read(), job.file_name)
+        except (OSError, reading.FileError, ValueError):
+            continue
+        if header not in table.headers:
+            continue
+        column = f"c{table.headers.index(header)}"
+        rows = [
+            row
+            for row, value in table.frame.select(reading.ROW, column).iter_rows()
+            if value and nearmatch.normalize(value) == number
+        ]
+        problems = list(
+            ImportProblem.objects.filter(invoice_import=job, is_warning=False, row__in=rows)
+        )
+        if not problems:
+            continue
+        diagnoses.append(
+            Diagnosis(
+                Code.SYNC_PENDING,
+                f"这张发票在贵单位的批量导入“{job.file_name}”中被拒绝了"
+                f"（第 {problems[0].row} 行）：按原因改正后重新导入即可。",
+                score=93,
+                evidence=[
+                    f"第 {p.row} 行 {p.column}：{p.message}".replace(" ：", "：") for p in problems
+                ],
+                steps=_steps(("下载未导入的行", "import_rejected", [job.pk], None))
+                + _steps(("查看这次导入", "import_detail", [job.pk], None)),
+            )
+        )
+    return diagnoses
+
+
+def _not_on_platform() -> Diagnosis:
+    return Diagnosis(
+        Code.NOT_ON_PLATFORM,
+        "平台上没有这张发票，也没有号码相近的发票。可能是开票方离线开具后未上传，"
+        "或数据在迁移中遗漏：请核对号码，或申请补录。",
+        score=40,
+    )
+
+
+# --- without a number: by date, amount and party ------------------------------------------------
+
+
+def _by_fields(organization: Organization, query: FinderQuery, today: dt.date) -> FinderResult:
+    base = Invoice.objects.filter(visible_to(organization))
+    if query.party:
+        key = query.party.upper()
+        base = base.filter(
+            Q(seller_tax_id=key)
+            | Q(buyer_tax_id=key)
+            | Q(seller_name__contains=query.party)
+            | Q(buyer_name__contains=query.party)
+        )
+    amounted = base
+    if query.amount is not None:
+        amounted = base.filter(_amount_q(query.amount, query.basis))
+    matches = amounted.filter(issue_date=query.date) if query.date else amounted
+    found = list(matches.order_by("-issue_date", "-id")[: FIELD_MATCHES_SHOWN + 1])
+    if len(found) == 1:
+        return FinderResult(query, True, found[0], _status(found[0]))
+    diagnoses: list[Diagnosis] = []
+    if found:
+        shown = found[:FIELD_MATCHES_SHOWN]
+        more = "多于 " if len(found) > FIELD_MATCHES_SHOWN else ""
+        diagnoses.append(
+            Diagnosis(
+                Code.SEVERAL_MATCHES,
+                f"有{more} {len(shown)} 张发票符合所填条件：请从中选择，或补充发票号码。",
+                score=90,
+                proposals=[Proposal(inv) for inv in shown],
+            )
+        )
+        return FinderResult(query, False, None, diagnoses)
+    if query.amount is not None and query.basis != Basis.EITHER:
+        other = Basis.AMOUNT if query.basis == Basis.TOTAL else Basis.TOTAL
+        swapped = base.filter(_amount_q(query.amount, other))
+        if query.date:
+            swapped = swapped.filter(issue_date=query.date)
+        hits = list(swapped.order_by("-issue_date", "-id")[:FIELD_MATCHES_SHOWN])
+        if hits:
+            asked, given = (
+                ("价税合计", "不含税金额")
+                if query.basis == Basis.TOTAL
+                else ("不含税金额", "价税合计")
+            )
+            diagnoses.append(
+                Diagnosis(
+                    Code.TAX_INCLUSION_MISMATCH,
+                    f"按{asked}没有找到，但有发票的{given}正是 {query.amount}："
+                    f"可能把{given}当成了{asked}。",
+                    score=92,
+                    evidence=[
+                        f"{inv.number}：金额（不含税）{inv.amount}，价税合计 {inv.total}"
+                        for inv in hits
+                    ],
+                    proposals=[Proposal(inv) for inv in hits],
+                )
+            )
+    if query.date and (query.amount is not None or query.party):
+        before = amounted.filter(issue_date__lt=query.date).order_by("-issue_date", "-id")
+        after = amounted.filter(issue_date__gt=query.date).order_by("issue_date", "id")
+        near_dates = list(before[:NEAR_MATCHES_SHOWN]) + list(after[:NEAR_MATCHES_SHOWN])
+        near_dates.sort(key=lambda inv: (abs((inv.issue_date - query.date).days), -inv.pk))
+        hits = near_dates[:NEAR_MATCHES_SHOWN]
+        if hits:
+            diagnoses.append(
+                Diagnosis(
+                    Code.DATE_MISMATCH,
+                    "这一天没有符合条件的发票，但其他日期有：可能开票日期记错了。",
+                    score=85,
+                    evidence=[
+                        f"{inv.number}：开票日期 {inv.issue_date.isoformat()}" for inv in hits
+                    ],
+                    proposals=[Proposal(inv) for inv in hits],
+                )
+            )
+    diagnoses += _from_date(query, today)
+    diagnoses += _imports_pending(organization, query)
+    if not diagnoses:
+        diagnoses.append(_not_on_platform())
+    return FinderResult(query, False, None, diagnoses)
+
+
+def _amount_q(amount: Decimal, basis: str) -> Q:
+    if basis == Basis.TOTAL:
+        return Q(total=amount)
+    if basis == Basis.AMOUNT:
+        return Q(amount=amount)
+    return Q(total=amount) | Q(amount=amount)
+
+
+# --- next steps ----------------------------------------------------------------------------------
+
+
+def _steps(*wanted: tuple[str, str, list | None, dict | None]) -> list[Step]:
+    """Links to the pages that exist; a module not installed yet is left out."""
+    steps = []
+    for label, name, args, params in wanted:
+        try:
+            url = reverse(name, args=args or [])
+        except NoReverseMatch:
+            continue
+        if params:
+            url += "?" + urlencode({k: v for k, v in params.items() if v not in (None, "")})
+        steps.append(Step(label, url))
+    return steps
+
+
+def invoice_url(invoice: Invoice) -> str:
+    return reverse("invoice_detail", args=[invoice.pk])
+
+
+def recovery_params(query: FinderQuery) -> dict[str, str]:
+    """The 补录 form's prefill from what was entered."""
+    params = {
+        "number": query.number,
+        "code": query.code,
+        "date": query.date.isoformat() if query.date else "",
+    }
+    if query.amount is not None:
+        key = "amount" if query.basis == Basis.AMOUNT else "total"
+        params[key] = format(query.amount, "f")
+    party = query.party
+    if party:
+        looks_like_tax_id = len(party) in (15, 18, 20) and party.replace(" ", "").isalnum()
+        params["seller_tax_id" if looks_like_tax_id else "seller_name"] = party
+    return params
+
+
+def next_steps(query: FinderQuery, code: str) -> list[Step]:
+    steps = []
+    if code in (Code.NOT_VISIBLE,):
+        return _steps(("联系平台客服", "support_new", None, None), ("帮助", "help", None, None))
+    steps += _steps(("申请补录", "recovery_new", None, recovery_params(query)))
+    steps += _steps(("与台账对账", "reconcile_new", None, None))
+    steps += _steps(("联系平台客服", "support_new", None, None), ("帮助", "help", None, None))
+    return steps

@@ -1,0 +1,81 @@
+"""The finder page (发票查找): a form of whatever the user has, or an invoice file, and the answer:
+the invoice, or why it is not there and what to do."""
+
+from __future__ import annotations
+
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from fapiao.accounts.permissions import Perm, org_required
+from fapiao.finder import diagnosis
+from fapiao.finder.forms import FinderFileForm, FinderForm, fields_from_extraction
+from fapiao.invoices.models import InvoiceStatus
+from fapiao.rules import nearmatch, types
+from fapiao.verification import files
+
+FIELDS = ("number", "code", "date", "amount", "basis", "party")
+
+
+@org_required(Perm.VIEW)
+@require_http_methods(["GET", "POST"])
+def finder(request):
+    file_form = FinderFileForm()
+    file_error = None
+    data = {k: request.GET[k] for k in FIELDS if k in request.GET}
+    if request.method == "POST":
+        file_form = FinderFileForm(request.POST, request.FILES)
+        data = {}
+        if file_form.is_valid():
+            extraction = files.extract(file_form.upload.data, file_form.upload.name)[0]
+            if extraction.ok and extraction.invoice:
+                data = fields_from_extraction(extraction.invoice)
+            else:
+                file_error = (extraction.error or {}).get("message") or "无法读取这个文件"
+    form = FinderForm(data or None)
+    result = None
+    if form.is_bound and form.is_valid():
+        result = diagnosis.invoice_find(organization=request.organization, query=form.query())
+    context = {
+        "form": form,
+        "file_form": file_form,
+        "file_error": file_error,
+        "from_file": request.method == "POST" and bool(data),
+        "accept": files.ACCEPT_ATTRIBUTE,
+        "result": result,
+        "invoice": _invoice_view(result.invoice) if result and result.invoice else None,
+        "diagnoses": [_diagnosis_view(d) for d in result.diagnoses] if result else [],
+        "patterns": nearmatch.LABELS,
+    }
+    return render(request, "finder/finder.html", context)
+
+
+def _invoice_view(invoice) -> dict:
+    kind = types.lookup("qr", invoice.type_code)
+    return {
+        "invoice": invoice,
+        "identity": f"{invoice.code} {invoice.number}" if invoice.code else invoice.number,
+        "type_name": kind.name if kind else invoice.type_code,
+        "status_label": InvoiceStatus(invoice.status).label,
+        "url": diagnosis.invoice_url(invoice),
+    }
+
+
+def _diagnosis_view(found: diagnosis.Diagnosis) -> dict:
+    # A proposal's line of evidence is its row in the table: not said twice.
+    shown = tuple(f"{p.invoice.number}：" for p in found.proposals)
+    return {
+        "code": found.code,
+        "message": found.message,
+        "evidence": [line for line in found.evidence if not shown or not line.startswith(shown)],
+        "steps": found.steps,
+        "proposals": [
+            {
+                **_invoice_view(p.invoice),
+                "pattern": nearmatch.LABELS.get(p.pattern, ""),
+                "explanation": p.explanation,
+                "agrees": p.agrees,
+            }
+            for p in found.proposals
+        ],
+        "likely": found.score >= 90,
+    }

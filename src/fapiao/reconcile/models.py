@@ -1,0 +1,96 @@
+"""Ledger reconciliation (对账): the uploaded ledger, its period and side, and the stored result.
+
+The result rows (every ledger row and every platform invoice of the period, by category) are kept
+in a Parquet file beside the ledger rather than as database rows: a million-row result is written
+in a second and a page of one category is read from it in milliseconds; the counts and amounts per
+category are on the model.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from fapiao.accounts.models import Organization
+
+
+def upload_path(instance, filename: str) -> str:
+    """Under a random directory: stored names never collide or get guessed."""
+    day = timezone.localdate()
+    return f"reconcile/{day:%Y/%m}/{secrets.token_hex(12)}/{filename}"
+
+
+class Side(models.TextChoices):
+    SELLER = "seller", _("销项（本单位为销售方）")
+    BUYER = "buyer", _("进项（本单位为购买方）")
+    BOTH = "both", _("销项和进项")
+
+
+class ReconciliationStatus(models.TextChoices):
+    MAPPING = "mapping", _("待确认列")
+    QUEUED = "queued", _("排队中")
+    RUNNING = "running", _("对账中")
+    DONE = "done", _("已完成")
+    FAILED = "failed", _("对账失败")
+
+
+class Reconciliation(models.Model):
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="reconciliations"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )  # None: from the command line
+    file = models.FileField(upload_to=upload_path, max_length=300)
+    file_name = models.CharField(_("文件名"), max_length=300)
+    file_format = models.CharField(_("格式"), max_length=8)
+    encoding = models.CharField(_("编码"), max_length=16, blank=True)
+    header_row = models.PositiveIntegerField(default=1)
+    columns = models.JSONField(_("文件中的列"), default=list)
+    mapping = models.JSONField(_("列对应关系"), default=dict)  # field key → header
+    side = models.CharField(_("方向"), max_length=8, choices=Side.choices, default=Side.BOTH)
+    # The period asked for; when not given, the ledger's first and last dates (set by the run).
+    date_from = models.DateField(_("起始日期"), null=True, blank=True)
+    date_to = models.DateField(_("截止日期"), null=True, blank=True)
+    status = models.CharField(
+        _("状态"),
+        max_length=8,
+        choices=ReconciliationStatus.choices,
+        default=ReconciliationStatus.QUEUED,
+    )
+    ledger_rows = models.PositiveIntegerField(_("账簿行数"), default=0)
+    invoices = models.PositiveIntegerField(_("平台发票数"), default=0)
+    out_of_scope = models.PositiveIntegerField(_("期间或方向之外的行"), default=0)
+    # category → {"count": n, "cents": amount}
+    summary = models.JSONField(_("汇总"), default=dict)
+    problems = models.JSONField(_("无法读取的值"), default=list)  # [{row, column, message}]
+    problem_count = models.PositiveIntegerField(default=0)
+    result = models.FileField(upload_to=upload_path, max_length=300, blank=True)
+    # ledger row → 补录 application id, for the rows missing on the platform
+    recoveries = models.JSONField(default=dict)
+    error = models.CharField(_("错误"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("提交时间"), default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("对账")
+        verbose_name_plural = _("对账")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "-created_at"], name="reconcile_org_time")]
+
+    def __str__(self) -> str:
+        return f"对账 #{self.pk}（{self.file_name}）"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (ReconciliationStatus.DONE, ReconciliationStatus.FAILED)
+
+    def count(self, category: str) -> int:
+        return int(self.summary.get(category, {}).get("count", 0))

@@ -1,0 +1,369 @@
+"""Ledger reconciliation (对账): upload, column mapping, the run (inline for small ledgers, in the
+task queue for large ones), the Excel export and 补录 of what is missing on the platform."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+
+import polars as pl
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from fapiao.accounts.models import Organization
+from fapiao.audit.events import EventCode
+from fapiao.audit.services import event_record
+from fapiao.imports import reading
+from fapiao.reconcile import engine, ledger, results, selectors
+from fapiao.reconcile.models import Reconciliation, ReconciliationStatus, Side
+
+logger = logging.getLogger(__name__)
+
+MAX_UPLOAD_BYTES = 300 * 1024 * 1024
+INLINE_BYTES = 512 * 1024  # smaller ledgers are compared at once, larger ones in the background
+MAX_RECOVERIES = 1000  # 补录 drafts started at once
+
+
+class ReconcileRefused(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def _check_period(date_from: dt.date | None, date_to: dt.date | None) -> None:
+    if date_from and date_to and date_from > date_to:
+        raise ReconcileRefused("period_reversed", "起始日期晚于截止日期")
+
+
+def reconciliation_create(
+    *,
+    actor,
+    organization: Organization,
+    data: bytes,
+    name: str,
+    side: str = Side.BOTH,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    background: bool | None = None,
+) -> Reconciliation:
+    """Store the ledger and read its header. Clear columns: the comparison starts (inline when the
+    file is small or `background` is False, else in the task queue); unclear ones wait for the
+    user on the mapping page."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ReconcileRefused(
+            "file_too_large", f"文件超过 {MAX_UPLOAD_BYTES // 1024 // 1024} MB，请按期间拆分"
+        )
+    if side not in Side.values:
+        raise ReconcileRefused("side_unknown", "方向应为 seller、buyer 或 both")
+    _check_period(date_from, date_to)
+    try:
+        head = reading.peek(data)
+    except reading.FileError as refused:
+        raise ReconcileRefused(refused.code, refused.message) from refused
+    if any("\x00" in h for h in head.headers):  # a binary file read as text
+        raise ReconcileRefused(
+            "file_unreadable", "无法读取这个文件：请上传 CSV 或 Excel 格式的台账"
+        )
+    detection = ledger.detect(head.headers)
+    job = Reconciliation(
+        organization=organization,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        file_name=name[:300],
+        file_format=head.file_format,
+        encoding=head.encoding,
+        header_row=head.header_row,
+        columns=head.headers,
+        mapping=detection.mapping,
+        side=side,
+        date_from=date_from,
+        date_to=date_to,
+        status=ReconciliationStatus.QUEUED if detection.clear else ReconciliationStatus.MAPPING,
+    )
+    if background is None:
+        background = len(data) > INLINE_BYTES
+    with transaction.atomic():
+        job.file.save(f"ledger.{head.file_format}", ContentFile(data), save=False)
+        job.save()
+        if job.status == ReconciliationStatus.QUEUED:
+            _start(job, actor, background=background)
+    if job.status == ReconciliationStatus.QUEUED and not background:
+        job = reconciliation_run(reconciliation_id=job.pk)
+    return job
+
+
+def reconciliation_map(*, actor, job: Reconciliation, mapping: dict[str, str]) -> Reconciliation:
+    """The user's column mapping (field → header); the comparison then starts."""
+    with transaction.atomic():
+        job = Reconciliation.objects.select_for_update().get(pk=job.pk)
+        if job.status != ReconciliationStatus.MAPPING:
+            raise ReconcileRefused("not_mapping", "这次对账已经开始，不能再修改列对应关系")
+        clean = {k: v for k, v in mapping.items() if k in ledger.FIELD_KEYS and v in job.columns}
+        used = list(clean.values())
+        if len(used) != len(set(used)):
+            raise ReconcileRefused("mapping_twice", "同一列不能对应两个字段")
+        missing = ledger.missing_required(clean)
+        if missing:
+            raise ReconcileRefused("mapping_incomplete", "还缺少：" + "、".join(missing))
+        job.mapping = clean
+        job.status = ReconciliationStatus.QUEUED
+        job.save(update_fields=["mapping", "status"])
+        background = job.file.size > INLINE_BYTES
+        _start(job, actor, background=background)
+    if not background:
+        job = reconciliation_run(reconciliation_id=job.pk)
+    return job
+
+
+def _start(job: Reconciliation, actor, *, background: bool) -> None:
+    from fapiao.reconcile.tasks import reconciliation_task
+
+    event_record(
+        code=EventCode.RECONCILE_STARTED,
+        actor=actor,
+        organization=job.organization,
+        obj=job,
+        details={
+            "file": job.file_name,
+            "side": job.side,
+            "from": job.date_from.isoformat() if job.date_from else None,
+            "to": job.date_to.isoformat() if job.date_to else None,
+        },
+        actor_label=None if actor is not None else "命令行",
+    )
+    if background:
+        transaction.on_commit(lambda: reconciliation_task.enqueue(reconciliation_id=job.pk))
+
+
+def compare_ledger(
+    *,
+    organization: Organization,
+    data: bytes,
+    name: str = "",
+    mapping: dict[str, str] | None = None,
+    side: str = Side.BOTH,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    timings: dict | None = None,
+) -> tuple[ledger.Ledger, engine.Result, tuple[dt.date | None, dt.date | None]]:
+    """Read the ledger, load the platform's invoices of the period and side, compare. Without a
+    period, the ledger's first and last dates are the period. `timings` (for the benchmark)
+    receives the seconds of each phase."""
+    clock = [time.perf_counter()]
+
+    def lap(phase: str) -> None:
+        now = time.perf_counter()
+        if timings is not None:
+            timings[phase] = now - clock[0]
+        clock[0] = now
+
+    parsed = ledger.read(data, name, mapping=mapping, today=timezone.localdate())
+    lap("read")
+    if date_from is None and date_to is None and parsed.frame.height:
+        dates = parsed.frame["issue_date"].drop_nulls()
+        if dates.len():
+            date_from, date_to = dates.min(), dates.max()
+    platform = selectors.platform_invoices(
+        organization=organization, side=side, date_from=date_from, date_to=date_to
+    )
+    reds = selectors.red_invoices(organization=organization)
+    lap("load")
+
+    def outside(identities: list[tuple[str, str]]) -> pl.DataFrame:
+        found = selectors.invoices_with_identities(organization=organization, identities=identities)
+        return found.join(platform.select("id"), on="id", how="anti")
+
+    result = engine.compare(
+        parsed.frame,
+        platform,
+        scope=engine.Scope(
+            tax_id=organization.tax_id, side=side, date_from=date_from, date_to=date_to
+        ),
+        reds=reds,
+        outside=outside,
+    )
+    lap("compare")
+    return parsed, result, (date_from, date_to)
+
+
+def reconciliation_run(*, reconciliation_id: int) -> Reconciliation:
+    with transaction.atomic():
+        job = Reconciliation.objects.select_for_update().get(pk=reconciliation_id)
+        if job.status not in (ReconciliationStatus.QUEUED, ReconciliationStatus.RUNNING):
+            return job
+        job.status = ReconciliationStatus.RUNNING
+        job.started_at = timezone.now()
+        job.save(update_fields=["status", "started_at"])
+    try:
+        with job.file.open("rb") as stored:
+            data = stored.read()
+        parsed, result, (date_from, date_to) = compare_ledger(
+            organization=job.organization,
+            data=data,
+            name=job.file_name,
+            mapping=job.mapping,
+            side=job.side,
+            date_from=job.date_from,
+            date_to=job.date_to,
+        )
+        del data
+        content = results.write(result.frame())
+    except Exception as failure:
+        if not isinstance(failure, ledger.LedgerError):
+            logger.exception("reconciliation %s failed", job.pk)
+        message = (
+            failure.message
+            if isinstance(failure, ledger.LedgerError)
+            else f"对账中断（{type(failure).__name__}），请稍后重试"
+        )
+        with transaction.atomic():
+            job = Reconciliation.objects.select_for_update().get(pk=job.pk)
+            job.status = ReconciliationStatus.FAILED
+            job.error = message[:500]
+            job.finished_at = timezone.now()
+            job.save(update_fields=["status", "error", "finished_at"])
+            event_record(
+                code=EventCode.RECONCILE_FAILED,
+                actor=job.created_by,
+                organization=job.organization,
+                obj=job,
+                details={"error": job.error},
+            )
+        return job
+    with transaction.atomic():
+        job = Reconciliation.objects.select_for_update().get(pk=job.pk)
+        job.result.save("result.parquet", ContentFile(content), save=False)
+        job.status = ReconciliationStatus.DONE
+        job.finished_at = timezone.now()
+        job.date_from, job.date_to = date_from, date_to
+        job.ledger_rows = parsed.rows
+        job.invoices = result.invoices
+        job.out_of_scope = result.out_of_scope
+        job.summary = result.summary
+        job.problems = [p.as_dict() for p in parsed.problems]
+        job.problem_count = parsed.problem_count
+        job.encoding = parsed.encoding
+        job.save()
+        event_record(
+            code=EventCode.RECONCILE_FINISHED,
+            actor=job.created_by,
+            organization=job.organization,
+            obj=job,
+            details={
+                "file": job.file_name,
+                "rows": job.ledger_rows,
+                "invoices": job.invoices,
+                **{c: v["count"] for c, v in job.summary.items()},
+            },
+        )
+    return job
+
+
+def result_source(job: Reconciliation):
+    """Where polars reads the stored result: a local path, or the bytes."""
+    try:
+        return job.result.path
+    except NotImplementedError:  # a storage without local files
+        with job.result.open("rb") as stored:
+            return stored.read()
+
+
+# --- export and 补录 ---------------------------------------------------------------------------
+
+
+def reconciliation_export(*, actor, job: Reconciliation) -> bytes:
+    """The result as .xlsx, one sheet per category; the export is logged."""
+    content = results.workbook(result_source(job))
+    event_record(
+        code=EventCode.RECONCILE_EXPORTED,
+        actor=actor,
+        organization=job.organization,
+        obj=job,
+        details={"file": job.file_name, "rows": sum(v["count"] for v in job.summary.values())},
+    )
+    return content
+
+
+def _recovery_row(record: dict, organization: Organization) -> dict:
+    """A missing-on-the-platform row as 补录 wants it: the organization is the seller on the
+    sales side, the buyer on the purchase side."""
+    side = record.get("l_side")
+    seller_name, seller_tax_id = record.get("l_seller_name"), record.get("l_seller_tax_id")
+    buyer_name, buyer_tax_id = record.get("l_buyer_name"), record.get("l_buyer_tax_id")
+    other_name, other_tax_id = (
+        record.get("l_counterparty_name"),
+        record.get("l_counterparty_tax_id"),
+    )
+    if side == Side.SELLER:
+        seller_name, seller_tax_id = organization.name, organization.tax_id
+        buyer_name, buyer_tax_id = buyer_name or other_name, buyer_tax_id or other_tax_id
+    elif side == Side.BUYER:
+        buyer_name, buyer_tax_id = organization.name, organization.tax_id
+        seller_name, seller_tax_id = seller_name or other_name, seller_tax_id or other_tax_id
+    return {
+        "type_code": record.get("l_type_code") or "",
+        "code": record.get("ledger_code") or "",
+        "number": record.get("ledger_number") or "",
+        "issue_date": record.get("l_issue_date"),
+        "amount": results.decimal(record.get("l_amount")),
+        "tax": results.decimal(record.get("l_tax")),
+        "total": results.decimal(record.get("l_total")),
+        "seller_name": seller_name or "",
+        "seller_tax_id": seller_tax_id or "",
+        "buyer_name": buyer_name or "",
+        "buyer_tax_id": buyer_tax_id or "",
+        "note": f"来自对账 #{record.get('_job')}（{record.get('_file')} 第 {record['row']} 行）",
+    }
+
+
+def reconciliation_recover(*, actor, job: Reconciliation, rows: list[int] | None) -> list:
+    """Start 补录 drafts for the rows missing on the platform (`rows`, or all when None); rows
+    already started are skipped. Returns the applications created."""
+    from fapiao.recovery.services import recovery_start_bulk
+
+    if job.status != ReconciliationStatus.DONE:
+        raise ReconcileRefused("not_done", "对账尚未完成")
+    job = Reconciliation.objects.get(pk=job.pk)  # the rows started so far, as stored
+    frame = results.select(result_source(job), category=engine.MISSING_ON_PLATFORM)
+    if rows is not None:
+        frame = frame.filter(pl.col("row").is_in(sorted(set(rows))))
+    started = {int(r) for r in job.recoveries}
+    frame = frame.filter(~pl.col("row").is_in(sorted(started))).collect()
+    if rows is not None and not frame.height:
+        raise ReconcileRefused("nothing_selected", "请选择尚未发起补录的“平台缺失”行")
+    if not frame.height:
+        return []
+    if frame.height > MAX_RECOVERIES:
+        raise ReconcileRefused(
+            "too_many", f"一次最多发起 {MAX_RECOVERIES} 份补录，请按行选择或分批发起"
+        )
+    wanted = []
+    for record in frame.to_dicts():
+        record.update(_job=job.pk, _file=job.file_name)
+        wanted.append((record["row"], _recovery_row(record, job.organization)))
+    with transaction.atomic():
+        created = recovery_start_bulk(
+            actor=actor, organization=job.organization, rows=[r for _, r in wanted]
+        )
+        by_identity = {(a.code, a.number): a.pk for a in created}
+        job = Reconciliation.objects.select_for_update().get(pk=job.pk)
+        for row, data in wanted:
+            number = "".join(data["number"].split()).upper()
+            code = "" if len(number) == 20 else "".join(data["code"].split()).upper()
+            pk = by_identity.get((code, number))
+            if pk is not None:
+                job.recoveries[str(row)] = pk
+        job.save(update_fields=["recoveries"])
+        event_record(
+            code=EventCode.RECONCILE_RECOVERY_STARTED,
+            actor=actor,
+            organization=job.organization,
+            obj=job,
+            details={
+                "rows": len(wanted),
+                "created": len(created),
+                "applications": [a.pk for a in created][:200],
+            },
+        )
+    return created
