@@ -879,6 +879,52 @@ def recovery_request_more(*, actor, application: RecoveryApplication, message: s
     _decide(application, actor, RecoveryStatus.MORE_INFO, message)
     _log(application, actor, EventCode.RECOVERY_MORE_INFO, message=application.staff_reason)
     _notify(application, "more_info")
+    _remind_later(application, after=application.decided_at + REMIND_EVERY)
+
+
+def _remind_later(application: RecoveryApplication, *, after: dt.datetime) -> None:
+    """Queue this request for material's next reminder (the worker runs it when due), so
+    reminders need no cron; `fapiao recovery remind` remains for backends without deferral."""
+    from django.tasks import default_task_backend
+
+    from fapiao.recovery.tasks import recovery_remind_due
+
+    if default_task_backend.supports_defer:
+        task = recovery_remind_due.using(run_after=after)
+        episode = application.decided_at.isoformat()
+        transaction.on_commit(lambda: task.enqueue(application_id=application.pk, episode=episode))
+
+
+def recovery_remind_one(*, application_id: int, episode: str, now: dt.datetime | None = None):
+    """The queued reminder of one request for material (`episode` is when it was asked for):
+    remind when still owed and due, then queue the next one. A reminder of an earlier request
+    (the applicant resubmitted and was asked again) ends quietly: the new one has its own."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        application = (
+            RecoveryApplication.objects.select_for_update()
+            .select_related("organization", "applicant")
+            .filter(pk=application_id)
+            .first()
+        )
+        if (
+            application is None
+            or application.status != RecoveryStatus.MORE_INFO
+            or application.decided_at is None
+            or application.decided_at.isoformat() != episode
+        ):
+            return
+        last = application.reminded_at or application.decided_at
+        if last < application.decided_at:
+            last = application.decided_at
+        if now - last >= REMIND_EVERY:
+            application.reminded_at = last = now
+            application.save(update_fields=["reminded_at"])
+            waited = (now - application.decided_at).days
+            _log(application, None, EventCode.RECOVERY_REMINDED,
+                 f"提醒申请人补充材料（已等待 {waited} 天）", days=waited)  # fmt: skip
+            _notify(application, "reminded")
+        _remind_later(application, after=last + REMIND_EVERY)
 
 
 def recovery_remind(*, now: dt.datetime | None = None) -> int:

@@ -8,6 +8,14 @@ from django.utils import timezone
 
 
 @task()
+def recovery_remind_due(*, application_id: int, episode: str) -> None:
+    """Remind an applicant who still owes material, and queue the next reminder."""
+    from fapiao.recovery.services import recovery_remind_one
+
+    recovery_remind_one(application_id=application_id, episode=episode)
+
+
+@task()
 def recovery_notify(*, application_id: int, step: str) -> None:
     """Tell the applicant where their 补录 application stands."""
     from fapiao.recovery.models import RecoveryApplication

@@ -371,6 +371,48 @@ def test_applicants_owing_material_are_reminded_once_a_day(org, issuer, staff):
     assert Event.objects.filter(code="recovery.reminded").count() == 2
 
 
+def test_a_request_for_material_queues_its_own_reminders(
+    org, issuer, staff, settings, django_capture_on_commit_callbacks
+):
+    """No cron: asking for material queues a reminder a day later, each reminder queues the
+    next, and the chain ends once the applicant answers (or is asked again: a new chain)."""
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    path = "fapiao.recovery.tasks.recovery_remind_due"
+    application = _apply(org, issuer)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.recovery_request_more(actor=staff, application=application, message="请补充合同")
+    application.refresh_from_db()
+    queued = DBTaskResult.objects.get(task_path=path)
+    assert queued.run_after == application.decided_at + services.REMIND_EVERY
+    kwargs = queued.args_kwargs["kwargs"]
+    assert kwargs == {
+        "application_id": application.pk,
+        "episode": application.decided_at.isoformat(),
+    }
+
+    due = application.decided_at + dt.timedelta(days=1, minutes=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.recovery_remind_one(**kwargs, now=due)
+    reminders = Notice.objects.filter(user=issuer, title__startswith="提醒")
+    assert reminders.count() == 1 and "请补充合同" in reminders.get().body
+    following = DBTaskResult.objects.filter(task_path=path).order_by("-run_after").first()
+    assert following.run_after == due + services.REMIND_EVERY
+    # Run early (a worker's clock, a duplicate): nothing is sent twice.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.recovery_remind_one(**kwargs, now=due + dt.timedelta(hours=2))
+    assert reminders.count() == 1
+
+    # The applicant answers: the chain ends without a word.
+    services.recovery_submit(actor=issuer, application=application, note="合同已在原材料中")
+    queued_before = DBTaskResult.objects.filter(task_path=path).count()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.recovery_remind_one(**kwargs, now=due + dt.timedelta(days=3))
+    assert reminders.count() == 1
+    assert DBTaskResult.objects.filter(task_path=path).count() == queued_before
+
+
 def test_bulk_drafts_skip_recorded_and_open_ones(org, issuer):
     recorded = testing.invoice(buyer=org)
     open_one = _apply(org, issuer)
