@@ -37,6 +37,8 @@ from fapiao.recovery.models import (
 )
 from fapiao.verification import files
 
+QUEUE_PAGE_SIZE = 50  # the staff queue, soonest due first
+
 
 def _application_for(request, pk: int) -> RecoveryApplication:
     return get_object_or_404(selectors.applications_of(organization=request.organization), pk=pk)
@@ -388,8 +390,9 @@ def _staff_application_for(request, pk: int) -> RecoveryApplication:
 @require_GET
 def staff_recovery_queue(request):
     now = timezone.now()
-    queue = list(selectors.review_queue())
-    for application in queue:
+    waiting_for_staff = selectors.review_queue()
+    page = Paginator(waiting_for_staff, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    for application in page:
         application.remaining = sla.remaining_label(application.due_at, now)
     decided = (
         selectors.applications_for_staff(user=request.user)
@@ -398,8 +401,10 @@ def staff_recovery_queue(request):
         .order_by("-decided_at")[:20]
     )
     context = {
-        "queue": queue,
-        "overdue": sum(1 for a in queue if a.overdue),
+        "queue": page.object_list,
+        "page": page,
+        "queue_count": page.paginator.count,
+        "overdue": waiting_for_staff.filter(due_at__lt=now).count(),
         "waiting": selectors.waiting_for_applicants()[:50],
         "decided": decided,
         "sla_days": sla.REVIEW_WORKING_DAYS,

@@ -190,6 +190,29 @@ def test_staff_queue_highlights_overdue_applications(client, org, issuer, staff)
     assert "补录申请" in home
 
 
+def test_a_long_staff_queue_is_paged_and_counts_every_overdue_one(
+    client, org, issuer, staff, monkeypatch
+):
+    from fapiao.recovery import views
+
+    monkeypatch.setattr(views, "QUEUE_PAGE_SIZE", 2)
+    applications = [_submitted(org, issuer) for _ in range(3)]
+    RecoveryApplication.objects.filter(pk=applications[2].pk).update(
+        due_at=timezone.now() + dt.timedelta(days=30)
+    )
+    RecoveryApplication.objects.filter(pk=applications[0].pk).update(
+        due_at=timezone.now() - dt.timedelta(hours=1)
+    )
+    client.force_login(staff)
+    first = client.get(reverse("staff_recovery_queue")).content.decode()
+    assert f'data-application="{applications[0].pk}"' in first
+    assert f'data-application="{applications[2].pk}"' not in first  # due last: next page
+    assert '<span class="count">3</span>' in first and 'data-overdue-count="1"' in first
+    second = client.get(reverse("staff_recovery_queue") + "?page=2").content.decode()
+    assert f'data-application="{applications[2].pk}"' in second
+    assert 'data-overdue-count="1"' in second  # the heading counts the whole queue
+
+
 def test_staff_see_the_file_against_the_application_and_approve(client, org, issuer, staff):
     application = _submitted(org, issuer)
     client.force_login(staff)
