@@ -96,6 +96,13 @@ def _report(report, database: str, imported: dict, anchor_name: str, anchor: dic
         f"{memory:,.0f} MB (goal < {GOAL_MEMORY_MB:,} MB); {summary['rows']:,} rows, "
         f"{imported['invoices']:,} invoices"
     )
+    steps = imported.get("write_steps") or {}
+    if steps:
+        accounted = sum(steps.values())
+        parts = [f"{name} {seconds:.1f} s" for name, seconds in steps.items()]
+        rest = max(0.0, imported["write_seconds"] - accounted)
+        parts.append(f"the rest (framing rows in polars, counting) {rest:.1f} s")
+        print(f"    write: {'; '.join(parts)}")
 
 
 def _fapiao(env: dict, *args: str) -> None:
@@ -317,6 +324,7 @@ def child_import(path: str, org_tax_id: str) -> dict:
 
     if os.environ.get("BENCH_IMPORT_CHUNK"):
         writing.CHUNK = int(os.environ["BENCH_IMPORT_CHUNK"])
+    writing.TIMINGS = {}
     organization = Organization.objects.create(
         name=ORG_NAME, tax_id=org_tax_id, region_code=org_tax_id[2:4]
     )
@@ -344,6 +352,7 @@ def child_import(path: str, org_tax_id: str) -> dict:
         "maxrss_mb": _maxrss_mb(),
         "summary": job.summary(),
         "invoices": job.invoices_imported,
+        "write_steps": writing.TIMINGS,
     }
 
 

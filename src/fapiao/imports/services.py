@@ -218,7 +218,8 @@ def plan_for(job: InvoiceImport) -> tuple[validation.Plan, str]:
         data = stored.read()
     table = reading.read(data)
     del data
-    return validation.build(table, job.mapping, context_for(job)), table.encoding
+    plan = validation.build(table, job.mapping, context_for(job), release=True)
+    return plan, table.encoding
 
 
 # --- files to download -------------------------------------------------------------------------

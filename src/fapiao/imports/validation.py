@@ -38,7 +38,6 @@ RATE_SCALE = 10_000  # 13% → 1300, 1.5% → 150
 CENTS = int(1 / tax.CENT)
 LINE_TAX_CENTS = int(tax.LINE_TAX_TOLERANCE / tax.CENT)
 ACCUMULATED_SCALED = int(tax.ACCUMULATED_TAX_TOLERANCE / tax.CENT) * RATE_SCALE
-PRICE_TOLERANCE = float(tax.PRICE_TOLERANCE)
 MONEY_INTEGER_DIGITS = MONEY["max_digits"] - MONEY["decimal_places"]
 _QUANTITY = InvoiceLine._meta.get_field("quantity")
 QUANTITY_INTEGER_DIGITS = _QUANTITY.max_digits - _QUANTITY.decimal_places
@@ -73,7 +72,7 @@ _TEXT_LIMITS = {
 # Raw and intermediate columns that nothing reads after the amounts are checked.
 _PARSED_ALREADY = (
     "code", "number", "digital_number", "amount", "tax", "total", "rate", "rate_v", "quantity",
-    "unit_price", "tax_code", "quantity_f", "unit_price_f", "type_v", "status_v", "type_hint",
+    "unit_price", "tax_code", "type_v", "status_v", "type_hint",
     "amount_bad", "tax_bad", "total_bad",
 )  # fmt: skip
 
@@ -242,7 +241,7 @@ def _money(values: pl.Series) -> pl.DataFrame:
 
 
 def _quantity(values: pl.Series) -> pl.DataFrame:
-    """Decimal text as stored (sign, digits, at most 13 places), its float, and bad."""
+    """Decimal text as stored (sign, digits, at most 13 places), and bad."""
     p = _decimal_parts(values)
     frac = pl.col("frac").str.strip_chars_end("0")
     fits = (pl.col("int").str.len_chars() <= QUANTITY_INTEGER_DIGITS) & (
@@ -258,7 +257,6 @@ def _quantity(values: pl.Series) -> pl.DataFrame:
     )
     return p.select(
         text=pl.when(usable).then(number),
-        value=pl.when(usable).then(number.cast(pl.Float64, strict=False)),
         bad=pl.col("present") & ~usable,
     )
 
@@ -346,10 +344,12 @@ def _status_index() -> dict[str, int]:
 # --- the pipeline ------------------------------------------------------------------------------
 
 
-def build(table: Table, mapping: dict[str, str], ctx: Context) -> Plan:
+def build(table: Table, mapping: dict[str, str], ctx: Context, *, release: bool = False) -> Plan:
     headers = {f.key: mapping.get(f.key) or f.label for f in fields.FIELDS}
     present = {k for k, v in mapping.items() if v and v in table.headers}
     df = _select(table, mapping, present)
+    if release:  # the caller is done with the file's cells: free them for the checks
+        table.frame = table.frame.clear()
     problems = _Problems(headers)
 
     df = _check_numbers(df, ctx, problems)
@@ -379,15 +379,16 @@ def _select(table: Table, mapping: dict[str, str], present: set[str]) -> pl.Data
             columns.append(pl.when(raw != "").then(raw).alias(f.key))
         else:
             columns.append(pl.lit(None, dtype=pl.String).alias(f.key))
-    df = table.frame.select(columns)
+    df = table.frame.lazy().select(columns)
     keys = [f.key for f in fields.FIELDS if f.key in present]
     if keys:
         df = df.filter(pl.any_horizontal([pl.col(k).is_not_null() for k in keys]))
-    # What a row says, for telling a repeated row from a conflicting one.
-    signature = pl.concat_str(
-        [pl.col(f.key).fill_null("\x00") for f in fields.FIELDS], separator="\x1f"
-    ).hash()
-    return df.with_columns(sig=signature)
+    # What a row says, for telling a repeated row from a conflicting one: hashed as a struct,
+    # field by field, so that no row-long string is built.
+    signature = pl.struct([pl.col(f.key) for f in fields.FIELDS]).hash()
+    # Streamed in batches: the stripped copy of a million rows is built once, not once per step.
+    df = df.with_columns(sig=signature).collect(engine="streaming")
+    return df if df[ROW].is_sorted() else df.sort(ROW)  # file order, whatever the engine did
 
 
 def _check_numbers(df: pl.DataFrame, ctx: Context, problems: _Problems) -> pl.DataFrame:
@@ -771,7 +772,7 @@ def _check_amounts(df: pl.DataFrame, problems: _Problems, present: set[str]) -> 
     )
     for key, label in (("quantity", "数量"), ("unit_price", "单价")):
         q = _quantity(df[key])
-        df = df.with_columns(q["text"].alias(f"{key}_t"), q["value"].alias(f"{key}_f"))
+        df = df.with_columns(q["text"].alias(f"{key}_t"))
         problems.add(
             df.with_columns(q["bad"].alias("_m")),
             pl.col("_m"),
@@ -854,24 +855,45 @@ def _check_amounts(df: pl.DataFrame, problems: _Problems, present: set[str]) -> 
             pl.lit(str(tax.LINE_TAX_TOLERANCE)),
         ),
     )
-    qf, pf = pl.col("quantity_f"), pl.col("unit_price_f")
-    product = qf * pf
-    problems.add(
-        df,
-        qf.is_not_null()
-        & pf.is_not_null()
-        & a1.is_not_null()
-        & ((product - a1.cast(pl.Float64) / CENTS).abs() > PRICE_TOLERANCE + 1e-9),
-        "amount",
-        P.AMOUNT_MISMATCH,
-        pl.format(
-            "数量×单价 = {}，与金额 {} 相差超过 ±{}",
-            product.round(2),
-            _yuan(a1),
-            pl.lit(str(tax.PRICE_TOLERANCE)),
-        ),
-    )
+    mismatched = _price_mismatches(df)
+    if mismatched.height:
+        checked = df.join(mismatched, on=["quantity_t", "unit_price_t", "a1"], how="left")
+        problems.add(
+            checked,
+            pl.col("_product").is_not_null(),
+            "amount",
+            P.AMOUNT_MISMATCH,
+            pl.format(
+                "数量×单价 = {}，与金额 {} 相差超过 ±{}",
+                pl.col("_product"),
+                _yuan(a1),
+                pl.lit(str(tax.PRICE_TOLERANCE)),
+            ),
+        )
     return df
+
+
+def _price_mismatches(df: pl.DataFrame) -> pl.DataFrame:
+    """(quantity, unit price, amount) whose quantity × unit price is off the amount by more than
+    the rules' tolerance, with the product as the rules print it. Decimal arithmetic, as in
+    `tax.check_line`, once per distinct triple (quantity and unit price have up to 13 places,
+    beyond what integers in a column could multiply exactly)."""
+    triples = df.select("quantity_t", "unit_price_t", "a1").drop_nulls().unique()
+    found = []
+    for quantity, unit_price, cents in triples.iter_rows():
+        product = Decimal(quantity) * Decimal(unit_price)
+        if abs(product - Decimal(cents).scaleb(-2)) > tax.PRICE_TOLERANCE:
+            found.append((quantity, unit_price, cents, str(tax.round2(product))))
+    return pl.DataFrame(
+        found,
+        schema={
+            "quantity_t": pl.String,
+            "unit_price_t": pl.String,
+            "a1": df.schema["a1"],
+            "_product": pl.String,
+        },
+        orient="row",
+    )
 
 
 def _group(df: pl.DataFrame, problems: _Problems, *, has_items: bool) -> pl.DataFrame:
@@ -884,13 +906,23 @@ def _group(df: pl.DataFrame, problems: _Problems, *, has_items: bool) -> pl.Data
         .otherwise(pl.concat_str([pl.lit("!"), pl.col(ROW).cast(pl.String)]))
     )
     df = df.with_columns(key=key)
-    df = df.with_columns(first_row=pl.col(ROW).min().over("key"))
-    df = df.with_columns(inv=pl.col("first_row").rank("dense").cast(pl.Int64) - 1)
-    df = df.with_columns(
-        n_in_unit=pl.len().over("inv"), idx_in_unit=pl.int_range(pl.len()).over("inv")
+    # A window over a million one-row groups is slow: only the rows whose identity repeats are
+    # grouped; every other row is an invoice of one row.
+    repeated = df.filter(pl.col("key").is_duplicated()).select(
+        ROW,
+        first_row=pl.col(ROW).min().over("key"),
+        n_in_unit=pl.len().over("key"),
+        idx_in_unit=pl.int_range(pl.len()).over("key"),
     )
+    df = df.join(repeated, on=ROW, how="left", maintain_order="left").with_columns(
+        first_row=pl.col("first_row").fill_null(pl.col(ROW)),
+        n_in_unit=pl.col("n_in_unit").fill_null(1),
+        idx_in_unit=pl.col("idx_in_unit").fill_null(0),
+    )
+    df = df.with_columns(inv=pl.col("first_row").rank("dense").cast(pl.Int64) - 1)
     df = df.with_columns(dup_row=pl.lit(False))
     multi = pl.col("n_in_unit") > 1
+    several = df.filter(multi)  # whole invoices: every row of an invoice of several rows
     if has_items:
         for column in _INVOICE_COLUMNS:
             value = {"type_code": "type_code", "status": "status"}.get(column, column)
@@ -899,7 +931,7 @@ def _group(df: pl.DataFrame, problems: _Problems, *, has_items: bool) -> pl.Data
                 (pl.col(value) == first).fill_null(pl.col(value).is_null() & first.is_null())
             )
             problems.add(
-                df,
+                several,
                 differs,
                 column,
                 E.ROWS_DISAGREE,
@@ -914,9 +946,11 @@ def _group(df: pl.DataFrame, problems: _Problems, *, has_items: bool) -> pl.Data
     else:
         same = pl.col("sig") == pl.col("sig").first().over("inv")
         all_same = same.all().over("inv")
-        df = df.with_columns(dup_row=multi & all_same & (pl.col("idx_in_unit") > 0))
+        several = several.with_columns(dup_row=multi & all_same & (pl.col("idx_in_unit") > 0))
+        duplicates = several.filter(pl.col("dup_row"))[ROW]
+        df = df.with_columns(dup_row=pl.col(ROW).is_in(duplicates.implode()))
         problems.add(
-            df,
+            several,
             pl.col("dup_row"),
             "number",
             E.DUPLICATE_IN_FILE,
@@ -925,7 +959,7 @@ def _group(df: pl.DataFrame, problems: _Problems, *, has_items: bool) -> pl.Data
         )
         rows_of = pl.col(ROW).cast(pl.String).str.join("、").over("inv")
         problems.add(
-            df,
+            several,
             multi & ~all_same,
             "number",
             E.DUPLICATE_IN_FILE_CONFLICT,
@@ -1034,7 +1068,9 @@ def _finish(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     bad_rows = problems.bad_rows()
     df = df.with_columns(row_bad=pl.col(ROW).is_in(bad_rows.implode()))
-    df = df.with_columns(unit_bad=pl.col("row_bad").any().over("inv"))
+    # A set lookup, not a window over a million groups.
+    bad_invoices = df.filter(pl.col("row_bad"))["inv"].unique()
+    df = df.with_columns(unit_bad=pl.col("inv").is_in(bad_invoices.implode()))
     bad_list = pl.col(ROW).filter(pl.col("row_bad")).cast(pl.String).str.join("、").over("inv")
     problems.add(
         df,

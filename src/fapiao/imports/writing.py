@@ -11,14 +11,20 @@ Two writers, one per supported database, both set-based:
   IMMEDIATE), so the identities found stored are all there are; new invoices get ids above the
   largest one, and the name-search index gets the chunk's invoices, with their items, in one
   statement rather than a trigger run per row (three times faster).
-- PostgreSQL: COPY into a temporary table, then INSERT ... ON CONFLICT DO NOTHING RETURNING: an
-  invoice that another session stored in the meantime is classified like any stored one. Lines go
-  in by COPY.
+- PostgreSQL: COPY into a temporary table, then INSERT ... ON CONFLICT DO NOTHING RETURNING: the
+  identities not returned were stored already (before, or by another session meanwhile), and only
+  those are read back and classified. Lines go in by COPY.
+
+Measured on a 1,000,000-row file (bench/bench_import.py prints the steps): nearly all the time
+is the databases maintaining the invoice's indexes, the lines' and the name-search index.
 """
 
 from __future__ import annotations
 
 import io
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -33,7 +39,30 @@ from fapiao.invoices import search
 from fapiao.invoices.models import Invoice, InvoiceLine, InvoiceSource
 from fapiao.rules.text import nfkc
 
-CHUNK = 10_000  # invoices per transaction
+# Invoices per transaction. Larger chunks write each index page back fewer times (a 1,000,000-row
+# import on SQLite: 10,000 → 50,000 took the commits from 31 s to 14 s); a chunk holds SQLite's
+# write lock for a few seconds at most, well inside the 20 s other writers wait.
+CHUNK = 50_000
+# SQLite copies the write-ahead log into the database (a checkpoint) after a commit that leaves it
+# above this many pages; while importing, every few chunks rather than after each.
+SQLITE_WAL_AUTOCHECKPOINT = 100_000
+_LOOKUP_BATCH = 2000  # identities per query (SQLite's bound-parameter limit is far above)
+# Seconds spent per step of the writing, summed over chunks, when a caller (the benchmark) sets
+# a dict here; None otherwise.
+TIMINGS: dict[str, float] | None = None
+
+
+@contextmanager
+def _timed(step: str) -> Iterator[None]:
+    if TIMINGS is None:
+        yield
+        return
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        TIMINGS[step] = TIMINGS.get(step, 0.0) + time.perf_counter() - started
+
 
 # The invoice columns an import fills; every other column gets its field's default.
 _INVOICE_VALUES = (
@@ -117,35 +146,63 @@ def _same_name(a: str, b: str) -> bool:
 
 def write_chunk(*, job_id: int, plan: Plan, compare_status: bool) -> InvoiceImport | None:
     """Write the next chunk after the job's checkpoint; None when there is none left."""
-    with transaction.atomic():
+    with _wal_checkpoints_spaced(), transaction.atomic():
         job = InvoiceImport.objects.select_for_update().get(pk=job_id)
         start = job.checkpoint
         if start >= plan.invoices:
             return None
         stop = min(start + CHUNK, plan.invoices)
         result = _write(job, plan, start, stop, compare_status=compare_status)
-        ImportProblem.objects.bulk_create(result.problems, batch_size=2000)
-        job.checkpoint = stop
-        job.rows_done += result.rows
-        job.imported += result.imported
-        job.duplicates += result.duplicates
-        job.rejected += result.rejected
-        job.invoices_imported += result.invoices_imported
-        job.warnings += result.warnings
-        job.progress_at = timezone.now()
-        job.save(
-            update_fields=[
-                "checkpoint",
-                "rows_done",
-                "imported",
-                "duplicates",
-                "rejected",
-                "invoices_imported",
-                "warnings",
-                "progress_at",
-            ]
-        )
+        with _timed("problems and checkpoint"):
+            _checkpoint(job, result, stop)
+        written = time.perf_counter()
+    if TIMINGS is not None:
+        TIMINGS["commit"] = TIMINGS.get("commit", 0.0) + time.perf_counter() - written
     return job
+
+
+@contextmanager
+def _wal_checkpoints_spaced() -> Iterator[None]:
+    """SQLite: the chunk's commit checkpoints the log only once it is SQLITE_WAL_AUTOCHECKPOINT
+    pages long (a connection's setting, put back after the commit). Durability is unchanged:
+    a committed chunk is in the log, and the log is the database's until it is copied."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        before = int(cursor.fetchone()[0])
+        cursor.execute(f"PRAGMA wal_autocheckpoint = {max(before, SQLITE_WAL_AUTOCHECKPOINT)}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA wal_autocheckpoint = {before}")
+
+
+def _checkpoint(job: InvoiceImport, result: ChunkResult, stop: int) -> None:
+    """The chunk's problems, counters and checkpoint, in the chunk's transaction."""
+    ImportProblem.objects.bulk_create(result.problems, batch_size=2000)
+    job.checkpoint = stop
+    job.rows_done += result.rows
+    job.imported += result.imported
+    job.duplicates += result.duplicates
+    job.rejected += result.rejected
+    job.invoices_imported += result.invoices_imported
+    job.warnings += result.warnings
+    job.progress_at = timezone.now()
+    job.save(
+        update_fields=[
+            "checkpoint",
+            "rows_done",
+            "imported",
+            "duplicates",
+            "rejected",
+            "invoices_imported",
+            "warnings",
+            "progress_at",
+        ]
+    )
 
 
 def _write(job: InvoiceImport, plan: Plan, start: int, stop: int, *, compare_status: bool):
@@ -160,50 +217,52 @@ def _write(job: InvoiceImport, plan: Plan, start: int, stop: int, *, compare_sta
     result.rows = int(units["n_rows"].sum())
     result.rejected = int(bad["n_rows"].sum())
 
-    stored = _stored(ok)
-    keys = ok.select(pl.concat_str(["code", pl.lit("|"), "number"]).alias("k"))["k"].to_list()
-    new_mask = [k not in stored for k in keys]
-    new = ok.filter(pl.Series(new_mask, dtype=pl.Boolean))
+    # PostgreSQL's INSERT ... ON CONFLICT DO NOTHING RETURNING says which identities were stored
+    # already (before or during the chunk): those alone are read back. SQLite looks first.
+    with _timed("lookup of stored identities"):
+        stored = _stored(ok) if connection.vendor != "postgresql" else {}
+    keys = _keys(ok)
+    new = ok.filter(pl.Series([k not in stored for k in keys], dtype=pl.Boolean))
     if new.height:
         lines = plan.lines.filter(pl.col("inv").is_in(new["inv"].implode()))
         raced = _insert(job, new, lines)
-        if raced:  # PostgreSQL: stored by another session since we looked
-            stored.update(_stored(new.filter(pl.col("number").is_in(list(raced)))))
-    inserted_invs = set(new["inv"].to_list()) - {
-        inv for inv, k in zip(new["inv"].to_list(), _keys(new), strict=True) if k in stored
-    }
+        if raced:  # PostgreSQL: stored already, or by another session meanwhile
+            with _timed("lookup of stored identities"):
+                stored.update(_stored(new.filter(pl.col("number").is_in(list(raced)))))
+    inserted = ok.filter(pl.Series([k not in stored for k in keys], dtype=pl.Boolean))
+    result.invoices_imported = inserted.height
+    if inserted.height:
+        result.duplicates += int(inserted["n_dup_rows"].sum())
+        result.imported += int(inserted["n_rows"].sum()) - int(inserted["n_dup_rows"].sum())
 
     claims: list[int] = []
-    for unit in ok.iter_rows(named=True):
-        key = f"{unit['code']}|{unit['number']}"
-        if unit["inv"] in inserted_invs:
-            result.imported += unit["n_rows"] - unit["n_dup_rows"]
-            result.duplicates += unit["n_dup_rows"]
-            result.invoices_imported += 1
-            continue
-        existing = stored[key]
-        differences = _differences(unit, existing, compare_status=compare_status)
-        if differences:
-            result.rejected += unit["n_rows"]
-            first_field = differences[0][0]
-            column = headers.get(first_field, "")
-            described = "；".join(
-                f"{label}（文件：{mine}，已存储：{theirs}）"
-                for _, label, mine, theirs in differences
-            )
-            result.problems.append(
-                ImportProblem(
-                    invoice_import=job,
-                    row=unit["first_row"],
-                    column=column,
-                    code=E.DUPLICATE_CONFLICT,
-                    message=f"这张发票已存储，但以下内容不同：{described}"[:500],
+    if stored:
+        for unit in ok.filter(pl.Series([k in stored for k in keys], dtype=pl.Boolean)).iter_rows(
+            named=True
+        ):
+            existing = stored[f"{unit['code']}|{unit['number']}"]
+            differences = _differences(unit, existing, compare_status=compare_status)
+            if differences:
+                result.rejected += unit["n_rows"]
+                first_field = differences[0][0]
+                column = headers.get(first_field, "")
+                described = "；".join(
+                    f"{label}（文件：{mine}，已存储：{theirs}）"
+                    for _, label, mine, theirs in differences
                 )
-            )
-            problems = problems.filter(~((pl.col("inv") == unit["inv"]) & pl.col("is_warning")))
-        else:
-            result.duplicates += unit["n_rows"]
-            claims.append(existing["id"])
+                result.problems.append(
+                    ImportProblem(
+                        invoice_import=job,
+                        row=unit["first_row"],
+                        column=column,
+                        code=E.DUPLICATE_CONFLICT,
+                        message=f"这张发票已存储，但以下内容不同：{described}"[:500],
+                    )
+                )
+                problems = problems.filter(~((pl.col("inv") == unit["inv"]) & pl.col("is_warning")))
+            else:
+                result.duplicates += unit["n_rows"]
+                claims.append(existing["id"])
     if claims:
         _claim(job, claims)
 
@@ -229,14 +288,37 @@ def _keys(frame: pl.DataFrame) -> list[str]:
 
 
 def _stored(units: pl.DataFrame) -> dict[str, dict]:
-    """The stored invoices with the units' identities, by 'code|number'."""
+    """The stored invoices with the units' identities, by 'code|number'.
+
+    Which identities are stored is asked in plain SQL (cheap for a chunk of new invoices, the
+    usual case); only the invoices found are then read through the ORM, for their comparison."""
     if units.height == 0:
         return {}
     wanted = set(_keys(units))
-    found = {}
     numbers = units["number"].unique().to_list()
-    for i in range(0, len(numbers), 5000):
-        rows = Invoice.objects.filter(number__in=numbers[i : i + 5000]).values(
+    present: set[str] = set()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT code, number FROM invoices_invoice WHERE number = ANY(%s)", [numbers]
+            )
+            present.update(f"{code}|{number}" for code, number in cursor.fetchall())
+        else:
+            for i in range(0, len(numbers), _LOOKUP_BATCH):
+                batch = numbers[i : i + _LOOKUP_BATCH]
+                cursor.execute(
+                    "SELECT code, number FROM invoices_invoice "  # noqa: S608
+                    f"WHERE number IN ({', '.join(['%s'] * len(batch))})",
+                    batch,
+                )
+                present.update(f"{code}|{number}" for code, number in cursor.fetchall())
+    hits = present & wanted
+    if not hits:
+        return {}
+    found = {}
+    numbers = sorted({key.split("|", 1)[1] for key in hits})
+    for i in range(0, len(numbers), _LOOKUP_BATCH):
+        rows = Invoice.objects.filter(number__in=numbers[i : i + _LOOKUP_BATCH]).values(
             "id", "code", "number", "seller_org_id", "buyer_org_id", *(c[0] for c in _COMPARED)
         )
         for row in rows:
@@ -274,12 +356,14 @@ def _claim(job: InvoiceImport, invoice_ids: list[int]) -> None:
     """A stored invoice of this organization that nobody linked to it yet (imported by the other
     party before this organization joined) becomes visible to it."""
     org = job.organization
-    Invoice.objects.filter(
-        pk__in=invoice_ids, seller_org__isnull=True, seller_tax_id=org.tax_id
-    ).update(seller_org=org)
-    Invoice.objects.filter(
-        pk__in=invoice_ids, buyer_org__isnull=True, buyer_tax_id=org.tax_id
-    ).update(buyer_org=org)
+    for i in range(0, len(invoice_ids), _LOOKUP_BATCH):
+        batch = invoice_ids[i : i + _LOOKUP_BATCH]
+        Invoice.objects.filter(
+            pk__in=batch, seller_org__isnull=True, seller_tax_id=org.tax_id
+        ).update(seller_org=org)
+        Invoice.objects.filter(
+            pk__in=batch, buyer_org__isnull=True, buyer_tax_id=org.tax_id
+        ).update(buyer_org=org)
 
 
 # --- the two writers ---------------------------------------------------------------------------
@@ -359,15 +443,50 @@ _INDEX_CHUNK = (
 SQLITE_CACHE_KIB = 256 * 1024  # page cache while importing: the indexes' pages stay in memory
 
 
+def _sqlite_literal(value) -> str | None:
+    """A constant column's value written into the statement (bound once rather than per row), or
+    None when it is not a plain constant."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and "\x00" not in value:
+        return "'" + value.replace("'", "''") + "'"
+    return None
+
+
+def _sqlite_insert(cursor, table: str, frame: pl.DataFrame) -> None:
+    """executemany of the frame's rows, its constant columns written into the statement once."""
+    varying, columns, values = [], [], []
+    for i, name in enumerate(frame.columns):
+        series = frame[name]
+        literal = None
+        if i and series.n_unique() == 1:  # the first column stays bound: one per row
+            literal = _sqlite_literal(series[0])
+        columns.append(name)
+        if literal is None:
+            varying.append(name)
+            values.append("?")
+        else:
+            values.append(literal)
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(values)})"  # noqa: S608
+    cursor.executemany(sql, frame.select(varying).iter_rows())
+
+
 def _insert_sqlite(units: pl.DataFrame, lines: pl.DataFrame) -> None:
     invoices = _invoice_frame(units)
-    with connection.cursor() as cursor:
-        cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+    with connection.cursor() as wrapper:
+        cursor = wrapper.cursor  # the sqlite3 cursor itself: `?` parameters, no per-call checks
+        cursor.execute("PRAGMA cache_size")
+        cache_size = int(cursor.fetchone()[0])
+        cursor.execute(f"PRAGMA cache_size = -{max(SQLITE_CACHE_KIB, -cache_size)}")
         cursor.execute("SELECT COALESCE(MAX(id), 0) FROM invoices_invoice")
         first_id = cursor.fetchone()[0] + 1
         ids = pl.Series("id", range(first_id, first_id + units.height), dtype=pl.Int64)
         invoices = invoices.with_columns(ids)
-        placeholders = ", ".join(["%s"] * len(_ROW_TRIGGERS))
+        placeholders = ", ".join(["?"] * len(_ROW_TRIGGERS))
         cursor.execute(
             f"SELECT name FROM sqlite_master WHERE type = 'trigger' AND name IN ({placeholders})",  # noqa: S608
             list(_ROW_TRIGGERS),
@@ -375,26 +494,19 @@ def _insert_sqlite(units: pl.DataFrame, lines: pl.DataFrame) -> None:
         suspended = [name for (name,) in cursor.fetchall()] if _INDEX_CHUNK else []
         for name in suspended:
             cursor.execute(f"DROP TRIGGER {name}")
-        columns = invoices.columns
-        cursor.executemany(
-            f"INSERT INTO invoices_invoice ({', '.join(columns)}) "  # noqa: S608
-            f"VALUES ({', '.join(['%s'] * len(columns))})",
-            invoices.rows(),
-        )
+        with _timed("invoices (rows and indexes)"):
+            _sqlite_insert(cursor, "invoices_invoice", invoices)
         if lines.height:
-            by_inv = pl.DataFrame({"inv": units["inv"], "invoice_id": ids})
-            line_rows = _line_frame(lines.join(by_inv, on="inv", how="left"))
-            columns = line_rows.columns
-            cursor.executemany(
-                f"INSERT INTO invoices_invoiceline ({', '.join(columns)}) "  # noqa: S608
-                f"VALUES ({', '.join(['%s'] * len(columns))})",
-                line_rows.rows(),
-            )
+            with _timed("lines (rows and indexes)"):
+                by_inv = pl.DataFrame({"inv": units["inv"], "invoice_id": ids})
+                line_rows = _line_frame(lines.join(by_inv, on="inv", how="left"))
+                _sqlite_insert(cursor, "invoices_invoiceline", line_rows)
         if suspended:
-            cursor.execute(_INDEX_CHUNK, [first_id])
+            with _timed("name-search index (FTS5)"):
+                cursor.execute(_INDEX_CHUNK.replace("%s", "?"), [first_id])
             for name in suspended:
                 cursor.execute(search.SQLITE_TRIGGERS[name])
-        cursor.execute("PRAGMA cache_size = -2000")  # SQLite's default again
+        cursor.execute(f"PRAGMA cache_size = {cache_size}")
 
 
 def _copy(cursor, table: str, frame: pl.DataFrame, text_columns: list[str]) -> None:
@@ -404,6 +516,9 @@ def _copy(cursor, table: str, frame: pl.DataFrame, text_columns: list[str]) -> N
     sql = f"COPY {table} ({', '.join(frame.columns)}) FROM STDIN WITH (FORMAT csv{force})"
     with cursor.copy(sql) as copy:
         copy.write(buffer.getbuffer())
+
+
+GIN_PENDING_LIST_KIB = 64 * 1024
 
 
 def _insert_postgresql(units: pl.DataFrame, lines: pl.DataFrame) -> set[str]:
@@ -416,17 +531,30 @@ def _insert_postgresql(units: pl.DataFrame, lines: pl.DataFrame) -> set[str]:
     ]
     with connection.cursor() as wrapper:
         cursor = wrapper.cursor
+        # The name-search GIN indexes (fastupdate) collect new entries in a pending list and
+        # merge it into the index when it outgrows this limit: a larger list for the chunk's
+        # inserts merges in fewer, larger batches (a quarter off the INSERT at 100,000 rows). Set
+        # for this transaction only, and put back after the chunk's inserts; queries read the
+        # list until the next insert or (auto)vacuum merges it.
+        cursor.execute(
+            "SELECT current_setting('gin_pending_list_limit'), "
+            "set_config('gin_pending_list_limit', %s, true)",
+            [f"{GIN_PENDING_LIST_KIB}kB"],
+        )
+        pending_list_limit = cursor.fetchone()[0]
         cursor.execute("DROP TABLE IF EXISTS imports_stage")
         cursor.execute(
             f"CREATE TEMP TABLE imports_stage ON COMMIT DROP AS "  # noqa: S608
             f"SELECT {', '.join(columns)} FROM invoices_invoice WITH NO DATA"
         )
-        _copy(cursor, "imports_stage", invoices, text_columns)
-        cursor.execute(
-            f"INSERT INTO invoices_invoice ({', '.join(columns)}) "  # noqa: S608
-            f"SELECT {', '.join(columns)} FROM imports_stage "
-            "ON CONFLICT (code, number) DO NOTHING RETURNING id, code, number"
-        )
+        with _timed("invoices: COPY to the staging table"):
+            _copy(cursor, "imports_stage", invoices, text_columns)
+        with _timed("invoices: INSERT ... SELECT (rows and indexes, trigram GIN too)"):
+            cursor.execute(
+                f"INSERT INTO invoices_invoice ({', '.join(columns)}) "  # noqa: S608
+                f"SELECT {', '.join(columns)} FROM imports_stage "
+                "ON CONFLICT (code, number) DO NOTHING RETURNING id, code, number"
+            )
         returned = {f"{code}|{number}": pk for pk, code, number in cursor.fetchall()}
         keys = _keys(units)
         raced = {k.split("|", 1)[1] for k in keys if k not in returned}
@@ -444,5 +572,11 @@ def _insert_postgresql(units: pl.DataFrame, lines: pl.DataFrame) -> set[str]:
                 for f in InvoiceLine._meta.concrete_fields
                 if f.column in line_rows.columns and f.get_internal_type() == "CharField"
             ]
-            _copy(cursor, "invoices_invoiceline", line_rows, line_text)
+            with _timed("lines: COPY (rows and indexes, trigram GIN too)"):
+                _copy(cursor, "invoices_invoiceline", line_rows, line_text)
+        # As it was, for whatever else the transaction does (when the chunk is not the whole of
+        # it, as in a test).
+        cursor.execute(
+            "SELECT set_config('gin_pending_list_limit', %s, true)", [pending_list_limit]
+        )
     return raced

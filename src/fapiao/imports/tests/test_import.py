@@ -202,3 +202,40 @@ def test_a_2000_row_file_goes_through_the_whole_pipeline(org, admin, monkeypatch
     assert job.summary() == {"rows": 2000, "imported": 2000, "duplicates": 0, "rejected": 0}
     assert Invoice.objects.filter(seller_org=org).count() == 2000
     assert InvoiceLine.objects.count() == 2000
+
+
+def test_imported_invoices_are_found_by_the_name_search(org, admin):
+    from fapiao.invoices import search
+
+    rows = [row(org, 购买方名称=f"杭州启明星辰{i}号有限公司", 项目名称=f"*五金*扳手{i}号")
+            for i in range(3)]  # fmt: skip
+    run(org, csv_bytes(rows), actor=admin)
+    invoices = Invoice.objects.all()
+    found = search.name_filter(invoices, "启明星辰1号", field="buyer")
+    assert [i.number for i in found] == [rows[1][1]]
+    assert [i.number for i in search.name_filter(invoices, "扳手2号", field="item")] == [rows[2][1]]
+    assert search.name_filter(invoices, "启明星辰", field="party").count() == 3
+    # The index's per-row triggers are back after the import: a later invoice is found too.
+    later = testing.invoice(seller=org, buyer_name="苏州海纳百川有限公司")
+    assert list(search.name_filter(Invoice.objects.all(), "海纳百川", field="party")) == [later]
+
+
+def _session_settings() -> tuple:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA cache_size")
+            cache = cursor.fetchone()[0]
+            cursor.execute("PRAGMA wal_autocheckpoint")
+            return cache, cursor.fetchone()[0]
+        cursor.execute("SHOW gin_pending_list_limit")
+        return (cursor.fetchone()[0],)
+
+
+def test_the_bulk_write_leaves_the_connections_settings_as_they_were(org, admin, monkeypatch):
+    monkeypatch.setattr(writing, "CHUNK", 2)
+    before = _session_settings()
+    job = run(org, csv_bytes([row(org) for _ in range(5)]), actor=admin)
+    assert job.summary()["imported"] == 5
+    assert _session_settings() == before

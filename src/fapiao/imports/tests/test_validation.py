@@ -2,6 +2,7 @@
 
 import datetime
 
+import polars as pl
 import pytest
 
 from fapiao.imports import fields, reading, validation
@@ -259,3 +260,19 @@ def test_red_invoices_are_negative():
         row(Org, 发票号码=n, 金额="10.00", 税额="0.60", 价税合计="10.60"),
     ])  # fmt: skip
     assert (3, "金额", "sign") in errors(p)
+
+
+def test_quantity_times_unit_price_is_checked_in_decimal_to_the_tolerance():
+    header = [*HEADER, "数量", "单价"]
+    # 3 × 0.1 is 0.30 exactly (a float makes it 0.30000000000000004); 1.005 × 10 = 10.05.
+    on_the_edge = [
+        row(Org, 金额="0.31", 税额="0.02", 价税合计="0.33", 数量="3", 单价="0.1", _header=header),
+        row(Org, 金额="10.04", 税额="0.60", 价税合计="10.64", 数量="1.005", 单价="10",
+            _header=header),
+    ]  # fmt: skip
+    off = row(Org, 金额="10.03", 税额="0.60", 价税合计="10.63", 数量="1.005", 单价="10",
+              _header=header)  # fmt: skip
+    p = plan([*on_the_edge, off], header=header)
+    assert errors(p) == [(4, "金额", "amount_mismatch")]
+    message = p.problems.filter(pl.col("row") == 4)["message"][0]
+    assert message == "数量×单价 = 10.05，与金额 10.03 相差超过 ±0.01"
