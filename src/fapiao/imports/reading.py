@@ -188,16 +188,19 @@ def read_csv(data: bytes) -> Table:
     names = [f"c{i}" for i in range(len(headers))]
     # Lines before the data: `index` records above the header, and the header itself. They hold
     # no quoted line breaks (they are titles and the header), so lines and records agree there.
-    frame = pl.read_csv(
-        body,
-        has_header=False,
-        schema=dict.fromkeys(names, pl.String),
-        skip_rows=index + 1,
-        separator=delimiter,
-        truncate_ragged_lines=True,
-        missing_columns="insert",
-        raise_if_empty=False,
-    )
+    try:
+        frame = pl.read_csv(
+            body,
+            has_header=False,
+            schema=dict.fromkeys(names, pl.String),
+            skip_rows=index + 1,
+            separator=delimiter,
+            truncate_ragged_lines=True,
+            missing_columns="insert",
+            raise_if_empty=False,
+        )
+    except pl.exceptions.PolarsError as failure:
+        raise _malformed(body, delimiter) from failure
     del body
     if frame.width < len(names):  # no data rows at all, or short rows throughout
         for name in names[frame.width :]:
@@ -205,6 +208,27 @@ def read_csv(data: bytes) -> Table:
     frame = frame.select(names).with_row_index(ROW, offset=index + 2)
     frame = frame.with_columns(pl.col(ROW).cast(pl.Int64))
     return Table("csv", encoding, index + 1, headers, frame)
+
+
+def _malformed(body: bytes, delimiter: str) -> FileError:
+    """What is wrong with a CSV file polars refused, naming the line where a quote opens and
+    never closes (the usual cause: a cell like `"412.45` typed or cut short)."""
+    text = body.decode("utf-8", errors="replace")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    line = 1
+    try:
+        for _ in reader:
+            line = reader.line_num + 1
+    except csv.Error:
+        return FileError(
+            "unbalanced_quote",
+            f'第 {line} 行的引号没有配对：以英文双引号（"）开头的单元格缺少结尾的双引号，'
+            "其后的内容都会被当成这一格。请在 Excel 或文本编辑器中修正该行后重新上传。",
+        )
+    return FileError(
+        "malformed_csv",
+        "无法按 CSV 表格读取这个文件：请用 Excel 另存为 CSV（UTF-8）或 XLSX 后重新上传。",
+    )
 
 
 # --- XLSX --------------------------------------------------------------------------------------

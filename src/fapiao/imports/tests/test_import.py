@@ -9,7 +9,7 @@ import pytest
 from fapiao import testing
 from fapiao.audit.models import Event
 from fapiao.imports import reading, services, writing
-from fapiao.imports.models import ImportStatus
+from fapiao.imports.models import ImportStatus, InvoiceImport
 from fapiao.imports.tests.builders import (
     CUSTOMER,
     csv_bytes,
@@ -239,3 +239,16 @@ def test_the_bulk_write_leaves_the_connections_settings_as_they_were(org, admin,
     job = run(org, csv_bytes([row(org) for _ in range(5)]), actor=admin)
     assert job.summary()["imported"] == 5
     assert _session_settings() == before
+
+
+def test_a_broken_quote_fails_the_import_with_the_line_and_stores_nothing(org, admin):
+    good = row(org)
+    lines = csv_bytes([good]).decode("utf-8-sig").splitlines()
+    broken = lines[0] + "\n" + lines[1].replace(",", ',"', 1) + "\n"  # a quote that never closes
+    with pytest.raises(reading.FileError):
+        run(org, broken.encode(), actor=admin)
+    job = InvoiceImport.objects.get(organization=org)
+    assert job.status == ImportStatus.FAILED
+    assert job.error.startswith("第 2 行的引号没有配对")
+    assert not Invoice.objects.exists()
+    assert Event.objects.filter(code="import.failed").exists()

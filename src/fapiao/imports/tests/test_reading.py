@@ -134,3 +134,19 @@ def test_unreadable_files_are_refused_with_a_reason():
     with pytest.raises(reading.FileError) as broken:
         reading.read(b"PK\x03\x04not really a zip")
     assert broken.value.code == "file_unreadable"
+
+
+def test_a_quote_that_never_closes_is_named_by_its_line():
+    data = (
+        "发票号码,开票日期,价税合计\n"
+        '26112000000000889709,2026-10-02,"412.45\n'
+        "26112000000000889710,2026-10-09,45035.69\n"
+    ).encode()
+    with pytest.raises(reading.FileError) as refused:
+        reading.read(data, "台账.csv")
+    assert refused.value.code == "unbalanced_quote"
+    assert refused.value.message.startswith("第 2 行的引号没有配对")
+    # A quoted cell that does close, with a comma and a line break inside, is read as one cell.
+    good = '发票号码,备注\n26112000000000889709,"含逗号, 和\n换行"\n'.encode()
+    table = reading.read(good, "ok.csv")
+    assert table.frame["c1"].to_list() == ["含逗号, 和\n换行"]
