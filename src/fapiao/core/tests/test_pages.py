@@ -162,6 +162,7 @@ def test_dashboard_leaves_voided_out_and_counts_red_invoices_apart(client):
     assert summary.issued_this_month.count == 2  # the blue invoices, not the red one
     assert summary.issued_this_month.total == Decimal("212.00")  # 1130 − 1130 + 212; void left out
     assert dict(summary.status_counts) == {"正常": 1, "作废": 1, "全额红冲": 1, "红字发票": 1}
+    assert summary.issued_all_time == 2  # blue and not voided: the red-lettered one and 200.00
 
 
 def test_month_boundaries_belong_to_their_own_month(client):
