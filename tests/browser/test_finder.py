@@ -75,3 +75,24 @@ def test_the_invoice_list_sends_a_fruitless_search_to_the_finder(server, page, s
     expect(page.locator("#id_number")).to_have_value("26110000000000000001")
     expect(page.locator("[data-found='0']")).to_be_visible()
     screenshot("finder-from-list")
+
+
+def test_a_red_invoice_is_marked_red_among_the_proposals(server, page, screenshot):
+    sign_in(server, page)
+    page.goto(server + "/invoices/")
+    red_row = page.locator("table.data tbody tr").filter(has=page.locator(".tag.red")).first
+    expect(red_row).to_be_visible()
+    right = red_row.locator("td.mono").inner_text().strip()
+    typed = right[:8] + str((int(right[8]) + 7) % 10) + right[9:]
+
+    page.goto(server + "/finder/")
+    page.locator("#id_number").fill(typed)
+    page.get_by_role("button", name="查找", exact=True).click()
+    proposal = page.locator(f"tr[data-proposal='{right}']")
+    expect(proposal).to_be_visible()
+    expect(proposal.locator("[data-red='1']")).to_have_text("红字")
+    expect(proposal).not_to_contain_text("正常")
+    expect(proposal).to_contain_text("冲红")
+    screenshot("finder-red-proposal")
+    proposal.get_by_role("link").nth(1).click()  # the blue invoice it offsets
+    expect(page).to_have_url(re.compile(r"/invoices/\d+/$"))

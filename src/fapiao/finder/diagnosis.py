@@ -13,15 +13,20 @@ answer nor the queries run depend on its fields.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from django.db.models import Q
+import polars as pl
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from fapiao.accounts.models import Organization
+from fapiao.invoices import search
 from fapiao.invoices.models import Invoice, InvoiceStatus
 from fapiao.rules import nearmatch, numbers
 from fapiao.rules.regions import PROVINCES
@@ -31,8 +36,15 @@ SYNC_WINDOW_DAYS = 1  # invoice data reaches the platform the day after issue (T
 RETENTION_YEARS = 5  # history older than this was never migrated
 NEAR_MATCHES_SHOWN = 5
 FIELD_MATCHES_SHOWN = 10
+FIELD_WINDOW_DAYS = 92  # without a date or a selective party: amounts excluding tax looked up since
+SAME_NUMBER_MAX = (
+    50  # invoices sharing an 8-digit number (codes differ) that the fields choose from
+)
+NAME_IDS_MAX = 10000  # a name matching more invoices is filtered by the name index in each query
+DATE_WINDOW_DAYS = 92  # "another date": looked for this far either side of the date entered
 RECENT_IMPORTS = 5  # the imports looked at for an unfinished run or a rejected row
 IMPORT_LOOKBACK = dt.timedelta(days=90)
+REJECTED_LOOKBACK = dt.timedelta(days=90)  # a rejected 补录 application is reported this long
 DIGITAL_LENGTH = 20
 NATIONAL_VERIFICATION_URL = "https://inv-veri.chinatax.gov.cn/"
 
@@ -49,12 +61,17 @@ class Code:
     RED_LETTERED = "red_lettered"
     OTHER_REGION = "other_region"
     TOO_RECENT = "too_recent"
+    FUTURE_DATE = "future_date"
     TOO_OLD = "too_old"
     SYNC_PENDING = "sync_pending"
     RECOVERY_PENDING = "recovery_pending"
+    RECOVERY_REJECTED = "recovery_rejected"
     NOT_VISIBLE = "not_visible"
     SEVERAL_MATCHES = "several_matches"
     NOT_ON_PLATFORM = "not_on_platform"
+
+
+_MERGED_CODES = frozenset({Code.TOO_OLD})
 
 
 class Basis:
@@ -192,11 +209,28 @@ def invoice_find(
         result = _by_identity(organization, query, today)
     else:
         result = _by_fields(organization, query, today)
+    result.diagnoses = _merged(result.diagnoses)
     result.diagnoses.sort(key=lambda d: -d.score)
     for diagnosis in result.diagnoses:
         if not diagnosis.steps:
             diagnosis.steps = next_steps(query, diagnosis.code)
     return result
+
+
+def _merged(diagnoses: list[Diagnosis]) -> list[Diagnosis]:
+    """One diagnosis per reason that several clues point to (too old: by the number's year and
+    by the date entered): the first kept, with every clue's evidence."""
+    merged: list[Diagnosis] = []
+    by_code: dict[str, Diagnosis] = {}
+    for diagnosis in diagnoses:
+        first = by_code.get(diagnosis.code) if diagnosis.code in _MERGED_CODES else None
+        if first is None:
+            by_code[diagnosis.code] = diagnosis
+            merged.append(diagnosis)
+            continue
+        first.evidence += [line for line in diagnosis.evidence if line not in first.evidence]
+        first.score = max(first.score, diagnosis.score)
+    return merged
 
 
 def _by_identity(organization: Organization, query: FinderQuery, today: dt.date) -> FinderResult:
@@ -207,9 +241,11 @@ def _by_identity(organization: Organization, query: FinderQuery, today: dt.date)
         exact = visible.filter(number=number)
         if code:
             exact = exact.filter(code=code)
-        found = exact.order_by("-issue_date", "-id").first()
-        if found is not None:
-            return _checked(organization, query, found)
+        same = list(exact.order_by("-issue_date", "-id")[:SAME_NUMBER_MAX])
+        if len(same) == 1:
+            return _checked(organization, query, same[0])
+        if same:  # an 8-digit number without its code: several codes share it
+            return _same_number(organization, query, same)
 
     # Not the organization's: near matches among its own invoices, one indexed IN query.
     wanted = {lookup, *nearmatch.candidates(lookup)}
@@ -239,7 +275,9 @@ def _by_identity(organization: Organization, query: FinderQuery, today: dt.date)
             )
         )
     else:
-        diagnoses += _from_number(query, today, weaker=bool(proposals))
+        # A near match explains the number: what its digits would say of the region is moot
+        # (a swapped or misread identity reads as another province's code).
+        diagnoses += _from_number(query, today, near=bool(proposals))
         diagnoses += _from_date(query, today)
         diagnoses += _pending(organization, query)
     if not diagnoses:
@@ -296,6 +334,78 @@ def _checked(organization: Organization, query: FinderQuery, invoice: Invoice) -
     for diagnosis in diagnoses:
         diagnosis.steps = [Step("查看这张发票", invoice_url(invoice))]
     return FinderResult(query, found, invoice if found else None, diagnoses)
+
+
+def _same_number(
+    organization: Organization, query: FinderQuery, invoices: list[Invoice]
+) -> FinderResult:
+    """Several of the organization's invoices carry this number under different codes: the
+    other fields entered choose; never a mismatch against one picked at random."""
+    full = len(_entered(query))
+    fitting = [inv for inv in invoices if len(_agreements(query, inv)) == full] if full else []
+    if len(fitting) == 1:
+        return _checked(organization, query, fitting[0])
+    shown = fitting or invoices
+    count = _count(shown)
+    if fitting:
+        message = (
+            f"有 {count} 张发票号码为 {query.number}（发票代码不同），"
+            "且都与所填的其他信息相符：请按发票代码选择。"
+        )
+    elif full:
+        message = (
+            f"有 {count} 张发票号码为 {query.number}"
+            "（发票代码不同），但没有一张与所填的其他信息全部相符：请核对后按发票代码选择。"
+        )
+    else:
+        message = (
+            f"有 {count} 张发票号码为 {query.number}"
+            "（发票代码不同）：请补充发票代码，或开票日期、金额以确定是哪一张。"
+        )
+    proposals = []
+    for inv in shown[:FIELD_MATCHES_SHOWN]:
+        agrees = _agreements(query, inv)
+        proposals.append(
+            Proposal(
+                inv, explanation=f"发票代码 {inv.code or '—'}", score=len(agrees), agrees=agrees
+            )
+        )
+    proposals.sort(key=lambda p: -p.score)
+    diagnosis = Diagnosis(
+        Code.SEVERAL_MATCHES,
+        message,
+        score=95,
+        evidence=["8 位发票号码要与发票代码一起才能确定一张发票"],
+        proposals=proposals,
+    )
+    return FinderResult(query, False, None, [diagnosis])
+
+
+def _count(invoices: list) -> str:
+    """How many, as the page says it: "3", or "多于 10" past the rows shown."""
+    if len(invoices) > FIELD_MATCHES_SHOWN:
+        return f"多于 {FIELD_MATCHES_SHOWN}"
+    return str(len(invoices))
+
+
+def _entered(query: FinderQuery) -> list[str]:
+    """The fields besides the identity that were entered (named as `_agreements` names them)."""
+    entered = []
+    if query.date:
+        entered.append("开票日期")
+    if query.amount is not None:
+        entered.append("金额")
+    if query.party:
+        entered.append("交易方")
+    return entered
+
+
+def _amount_agrees(query: FinderQuery, invoice: Invoice) -> bool:
+    if query.basis == Basis.TOTAL:
+        return query.amount == invoice.total
+    if query.basis == Basis.AMOUNT:
+        return query.amount == invoice.amount
+    return query.amount in (invoice.total, invoice.amount)
 
 
 def _amount_check(query: FinderQuery, invoice: Invoice) -> Diagnosis | None:
@@ -413,7 +523,7 @@ def _agreements(query: FinderQuery, invoice: Invoice) -> list[str]:
     agrees = []
     if query.date and query.date == invoice.issue_date:
         agrees.append("开票日期")
-    if query.amount is not None and query.amount in (invoice.total, invoice.amount):
+    if query.amount is not None and _amount_agrees(query, invoice):
         agrees.append("金额")
     if query.party and _party_agrees(query.party, invoice):
         agrees.append("交易方")
@@ -466,11 +576,11 @@ def _near_match(proposals: list[Proposal]) -> Diagnosis:
 # --- what the number, the date and the organization's work in progress say -----------------------
 
 
-def _from_number(query: FinderQuery, today: dt.date, *, weaker: bool) -> list[Diagnosis]:
+def _from_number(query: FinderQuery, today: dt.date, *, near: bool) -> list[Diagnosis]:
     info = numbers.parse(query.code or None, query.number or None, today=today)
     diagnoses = []
     region = info.region
-    if region is not None and region.province_code != PLATFORM_REGION:
+    if region is not None and region.province_code != PLATFORM_REGION and not near:
         province = PROVINCES[region.province_code].name
         where = region.name if region.is_plan_city else province
         if info.kind is numbers.NumberKind.DIGITAL:
@@ -483,7 +593,7 @@ def _from_number(query: FinderQuery, today: dt.date, *, weaker: bool) -> list[Di
                 Code.OTHER_REGION,
                 f"这是{where}开具的发票，数据在{system}中，不在北京的平台里。"
                 f"请在全国增值税发票查验平台或{where}电子税务局查验。",
-                score=60 if weaker else 88,
+                score=88,
                 evidence=[f"{digits}是地区代码，表示{region.name}"],
                 steps=[Step("全国增值税发票查验平台", NATIONAL_VERIFICATION_URL)],
             )
@@ -496,15 +606,37 @@ def _from_number(query: FinderQuery, today: dt.date, *, weaker: bool) -> list[Di
 def _from_date(query: FinderQuery, today: dt.date) -> list[Diagnosis]:
     if query.date is None:
         return []
-    if query.date > today - dt.timedelta(days=SYNC_WINDOW_DAYS):
-        retry = max(query.date, today) + dt.timedelta(days=SYNC_WINDOW_DAYS + 1)
+    evidence = [f"您输入的开票日期：{query.date.isoformat()}；今天：{today.isoformat()}"]
+    if query.date > today:
+        return [
+            Diagnosis(
+                Code.FUTURE_DATE,
+                "开票日期在未来，可能输错了：请核对发票上的开票日期。",
+                score=92,
+                evidence=evidence,
+            )
+        ]
+    # T+1: the data of day D is on the platform from D+1 (D + SYNC_WINDOW_DAYS).
+    available = query.date + dt.timedelta(days=SYNC_WINDOW_DAYS)
+    if available > today:
         return [
             Diagnosis(
                 Code.TOO_RECENT,
-                f"开票数据通常在开票次日才同步到平台，当天开具的发票暂时查不到："
-                f"请于 {retry.isoformat()} 后再查。",
+                "开票数据在开票次日才同步到平台，当天开具的发票暂时查不到："
+                f"请于 {available.isoformat()} 起再查。",
                 score=90,
-                evidence=[f"您输入的开票日期：{query.date.isoformat()}；今天：{today.isoformat()}"],
+                evidence=evidence,
+            )
+        ]
+    if available + dt.timedelta(days=SYNC_WINDOW_DAYS) > today:  # data may lag up to a day
+        retry = today + dt.timedelta(days=1)
+        return [
+            Diagnosis(
+                Code.TOO_RECENT,
+                "开票数据通常在开票次日同步到平台，偶尔会延迟一天：如果今天仍查不到，"
+                f"请于 {retry.isoformat()} 再查。",
+                score=55,
+                evidence=evidence,
             )
         ]
     if query.date < _years_before(today, RETENTION_YEARS):
@@ -533,24 +665,56 @@ def _pending(organization: Organization, query: FinderQuery) -> list[Diagnosis]:
     diagnoses = []
     application = _recovery_open(organization, query)
     if application is not None:
-        due = getattr(application, "due_at", None)
-        evidence = [
-            f"补录申请 #{application.pk}，状态：{application.get_status_display()}",
-            f"提交于 {timezone.localtime(application.created_at):%Y-%m-%d %H:%M}",
-        ]
-        if due:
-            evidence.append(f"预计处理期限：{timezone.localtime(due):%Y-%m-%d %H:%M}")
-        diagnoses.append(
-            Diagnosis(
-                Code.RECOVERY_PENDING,
-                "这张发票的补录申请还在处理中，审核通过后即可查到。",
-                score=97,
-                evidence=evidence,
-                steps=_steps(("查看补录进度", "recovery_detail", [application.pk], None)),
-            )
-        )
+        diagnoses.append(_recovery_progress(application))
+    else:
+        rejected = _recovery_rejected(organization, query)
+        if rejected is not None:
+            diagnoses.append(rejected)
     diagnoses += _imports_pending(organization, query)
     return diagnoses
+
+
+def _when(moment) -> str:
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
+
+
+def _recovery_progress(application) -> Diagnosis:
+    """An open 补录 application for this invoice: what it waits for, and who owes the next step."""
+    status = application.status
+    evidence = [f"补录申请 #{application.pk}，状态：{application.get_status_display()}"]
+    if status == "draft":
+        message = (
+            "这张发票的补录申请还是草稿，尚未提交，平台不会审核："
+            "请上传发票文件等证明材料并提交申请。"
+        )
+        evidence.append(f"创建于 {_when(application.created_at)}")
+        label = "上传材料并提交"
+    elif status == "more_info":
+        reason = (getattr(application, "staff_reason", "") or "").strip()
+        message = (
+            "平台审核人员要求补充材料，这张发票的补录申请正在等贵单位补交：补交后才会继续审核。"
+        )
+        if reason:
+            evidence.append(f"审核人员要求：{reason}")
+        decided = getattr(application, "decided_at", None)
+        if decided:
+            evidence.append(f"提出要求的时间：{_when(decided)}")
+        label = "补充材料"
+    else:  # submitted: in staff review
+        message = "这张发票的补录申请已提交，正在等待平台审核：审核通过后即可查到。"
+        submitted = getattr(application, "submitted_at", None) or application.created_at
+        evidence.append(f"提交于 {_when(submitted)}")
+        due = getattr(application, "due_at", None)
+        if due:
+            evidence.append(f"审核期限：{_when(due)}")
+        label = "查看补录进度"
+    return Diagnosis(
+        Code.RECOVERY_PENDING,
+        message,
+        score=97,
+        evidence=evidence,
+        steps=_steps((label, "recovery_detail", [application.pk], None)),
+    )
 
 
 def _recovery_open(organization: Organization, query: FinderQuery):
@@ -563,6 +727,49 @@ def _recovery_open(organization: Organization, query: FinderQuery):
         return None
     return recovery_open_for(
         organization=organization, number=number, code=query.code if query.number else ""
+    )
+
+
+def _recovery_rejected(organization: Organization, query: FinderQuery) -> Diagnosis | None:
+    """The organization's application for this invoice that staff rejected lately."""
+    try:
+        from fapiao.recovery.models import RecoveryApplication, RecoveryStatus
+    except ImportError:
+        return None
+    number = query.number or query.code
+    if not number:
+        return None
+    code = query.code if query.number and len(number) != DIGITAL_LENGTH else ""
+    application = (
+        RecoveryApplication.objects.filter(
+            organization=organization,
+            number=number,
+            code=code,
+            status=RecoveryStatus.REJECTED,
+            decided_at__gte=timezone.now() - REJECTED_LOOKBACK,
+        )
+        .order_by("-decided_at", "-id")
+        .first()
+    )
+    if application is None:
+        return None
+    evidence = [
+        f"补录申请 #{application.pk}，状态：{application.get_status_display()}，"
+        f"驳回于 {_when(application.decided_at)}"
+    ]
+    if application.staff_reason.strip():
+        evidence.append(f"驳回原因：{application.staff_reason.strip()}")
+    return Diagnosis(
+        Code.RECOVERY_REJECTED,
+        "这张发票的补录申请被驳回了，因此没有录入平台：请按驳回原因准备材料后重新申请补录，"
+        "如有疑问请联系平台客服。",
+        score=93,
+        evidence=evidence,
+        steps=_steps(
+            ("查看被驳回的申请", "recovery_detail", [application.pk], None),
+            ("重新申请补录", "recovery_new", None, recovery_params(query)),
+            ("联系平台客服", "support_new", None, None),
+        ),
     )
 
 
@@ -616,29 +823,16 @@ def _imports_pending(organization: Organization, query: FinderQuery) -> list[Dia
 
 
 def _rejected_rows(number: str, jobs) -> list[Diagnosis]:
-    """Rows of recent imports that were rejected and carry this number (read from the stored
-    file: the problems record rows, not numbers)."""
-    from fapiao.imports import reading
+    """Rows of recent imports that were rejected and carry this number. The problems record
+    rows, not numbers: the numbers of an import's rejected rows are read from its stored file
+    once (files up to REJECTED_FILE_LIMIT) and kept by import, file and modification time."""
     from fapiao.imports.models import ImportProblem
 
     diagnoses = []
     for job in jobs:
-        header = (job.mapping or {}).get("number")
-        if not header or not job.file:
+        rows = _rejected_numbers(job).get(number)
+        if not rows:
             continue
-        try:
-            with job.file.open("rb") as stored:
-                table = reading.read(stored.read(), job.file_name)
-        except (OSError, reading.FileError, ValueError):
-            continue
-        if header not in table.headers:
-            continue
-        column = f"c{table.headers.index(header)}"
-        rows = [
-            row
-            for row, value in table.frame.select(reading.ROW, column).iter_rows()
-            if value and nearmatch.normalize(value) == number
-        ]
         problems = list(
             ImportProblem.objects.filter(invoice_import=job, is_warning=False, row__in=rows)
         )
@@ -660,6 +854,60 @@ def _rejected_rows(number: str, jobs) -> list[Diagnosis]:
     return diagnoses
 
 
+REJECTED_FILE_LIMIT = 20 * 1024 * 1024  # bytes: a larger import file is not re-read by the finder
+_REJECTED_CACHE_SIZE = 64
+_rejected_cache: OrderedDict[tuple, dict[str, list[int]]] = OrderedDict()
+_rejected_lock = threading.Lock()
+
+
+def _rejected_numbers(job) -> dict[str, list[int]]:
+    """{normalized number: [row, ...]} of the import's rejected rows ({} when unknown)."""
+    from fapiao.imports import reading
+    from fapiao.imports.models import ImportProblem
+
+    header = (job.mapping or {}).get("number")
+    if not header or not job.file:
+        return {}
+    storage, name = job.file.storage, job.file.name
+    try:
+        size = storage.size(name)
+        try:
+            modified = storage.get_modified_time(name).timestamp()
+        except NotImplementedError:
+            modified = None
+    except OSError:
+        return {}
+    key = (job.pk, name, header, size, modified, job.rejected)
+    with _rejected_lock:
+        cached = _rejected_cache.get(key)
+        if cached is not None:
+            _rejected_cache.move_to_end(key)
+            return cached
+    numbers_: dict[str, list[int]] = {}
+    if size <= REJECTED_FILE_LIMIT:
+        rejected = set(
+            ImportProblem.objects.filter(invoice_import=job, is_warning=False).values_list(
+                "row", flat=True
+            )
+        )
+        try:
+            with job.file.open("rb") as stored:
+                table = reading.read(stored.read(), job.file_name)
+        except (OSError, reading.FileError, ValueError):
+            table = None
+        if rejected and table is not None and header in table.headers:
+            column = f"c{table.headers.index(header)}"
+            frame = table.frame.select(reading.ROW, column)
+            for row, value in frame.filter(pl.col(reading.ROW).is_in(sorted(rejected))).iter_rows():
+                if value:
+                    numbers_.setdefault(nearmatch.normalize(value), []).append(row)
+    with _rejected_lock:
+        _rejected_cache[key] = numbers_
+        while len(_rejected_cache) > _REJECTED_CACHE_SIZE:
+            _rejected_cache.popitem(last=False)
+    return numbers_
+
+
 def _not_on_platform() -> Diagnosis:
     return Diagnosis(
         Code.NOT_ON_PLATFORM,
@@ -673,30 +921,24 @@ def _not_on_platform() -> Diagnosis:
 
 
 def _by_fields(organization: Organization, query: FinderQuery, today: dt.date) -> FinderResult:
-    base = Invoice.objects.filter(visible_to(organization))
-    if query.party:
-        key = query.party.upper()
-        base = base.filter(
-            Q(seller_tax_id=key)
-            | Q(buyer_tax_id=key)
-            | Q(seller_name__contains=query.party)
-            | Q(buyer_name__contains=query.party)
-        )
-    amounted = base
-    if query.amount is not None:
-        amounted = base.filter(_amount_q(query.amount, query.basis))
-    matches = amounted.filter(issue_date=query.date) if query.date else amounted
-    found = list(matches.order_by("-issue_date", "-id")[: FIELD_MATCHES_SHOWN + 1])
+    """Without a number every query is led by an index: the date, the total, a tax ID or the
+    name index (search.name_filter); a criterion no index serves alone (an amount excluding tax,
+    a name of one or two characters) is looked for only within FIELD_WINDOW_DAYS of today."""
+    sides, narrowed = _party_sides(organization, query)
+    since = None if narrowed or query.date else today - dt.timedelta(days=FIELD_WINDOW_DAYS)
+    on_day = {"issue_date": query.date} if query.date else {}
+    found = _fetch(
+        _legs(sides, query.amount, query.basis, since), FIELD_MATCHES_SHOWN + 1, **on_day
+    )
     if len(found) == 1:
         return FinderResult(query, True, found[0], _status(found[0]))
     diagnoses: list[Diagnosis] = []
     if found:
         shown = found[:FIELD_MATCHES_SHOWN]
-        more = "多于 " if len(found) > FIELD_MATCHES_SHOWN else ""
         diagnoses.append(
             Diagnosis(
                 Code.SEVERAL_MATCHES,
-                f"有{more} {len(shown)} 张发票符合所填条件：请从中选择，或补充发票号码。",
+                f"有 {_count(found)} 张发票符合所填条件：请从中选择，或补充发票号码。",
                 score=90,
                 proposals=[Proposal(inv) for inv in shown],
             )
@@ -704,10 +946,7 @@ def _by_fields(organization: Organization, query: FinderQuery, today: dt.date) -
         return FinderResult(query, False, None, diagnoses)
     if query.amount is not None and query.basis != Basis.EITHER:
         other = Basis.AMOUNT if query.basis == Basis.TOTAL else Basis.TOTAL
-        swapped = base.filter(_amount_q(query.amount, other))
-        if query.date:
-            swapped = swapped.filter(issue_date=query.date)
-        hits = list(swapped.order_by("-issue_date", "-id")[:FIELD_MATCHES_SHOWN])
+        hits = _fetch(_legs(sides, query.amount, other, since), FIELD_MATCHES_SHOWN, **on_day)
         if hits:
             asked, given = (
                 ("价税合计", "不含税金额")
@@ -728,9 +967,24 @@ def _by_fields(organization: Organization, query: FinderQuery, today: dt.date) -
                 )
             )
     if query.date and (query.amount is not None or query.party):
-        before = amounted.filter(issue_date__lt=query.date).order_by("-issue_date", "-id")
-        after = amounted.filter(issue_date__gt=query.date).order_by("issue_date", "id")
-        near_dates = list(before[:NEAR_MATCHES_SHOWN]) + list(after[:NEAR_MATCHES_SHOWN])
+        # Other dates within DATE_WINDOW_DAYS: the nearest first (an index range, never a scan
+        # of the organization's whole history).
+        window = dt.timedelta(days=DATE_WINDOW_DAYS)
+        legs = _legs(sides, query.amount, query.basis, None)
+        before = _fetch(
+            legs,
+            NEAR_MATCHES_SHOWN,
+            issue_date__lt=query.date,
+            issue_date__gte=query.date - window,
+        )
+        after = _fetch(
+            legs,
+            NEAR_MATCHES_SHOWN,
+            newest_first=False,
+            issue_date__gt=query.date,
+            issue_date__lte=query.date + window,
+        )
+        near_dates = before + after
         near_dates.sort(key=lambda inv: (abs((inv.issue_date - query.date).days), -inv.pk))
         hits = near_dates[:NEAR_MATCHES_SHOWN]
         if hits:
@@ -748,16 +1002,74 @@ def _by_fields(organization: Organization, query: FinderQuery, today: dt.date) -
     diagnoses += _from_date(query, today)
     diagnoses += _imports_pending(organization, query)
     if not diagnoses:
-        diagnoses.append(_not_on_platform())
+        not_found = _not_on_platform()
+        if since is not None:
+            not_found.evidence.append(
+                f"只查了 {since.isoformat()} 以来的发票：补充开票日期、价税合计或对方税号"
+                "可以查更早的"
+            )
+        diagnoses.append(not_found)
     return FinderResult(query, False, None, diagnoses)
 
 
-def _amount_q(amount: Decimal, basis: str) -> Q:
-    if basis == Basis.TOTAL:
-        return Q(total=amount)
-    if basis == Basis.AMOUNT:
-        return Q(amount=amount)
-    return Q(total=amount) | Q(amount=amount)
+def _looks_like_tax_id(text: str) -> bool:
+    return len(text) in (15, 17, 18, 20) and text.isalnum() and any(c.isdigit() for c in text)
+
+
+def _party_sides(organization: Organization, query: FinderQuery) -> tuple[list, bool]:
+    """The organization's invoices as seller and as buyer (one indexed query each), filtered by
+    the party entered; and whether that filter is selective enough to need no date window."""
+    sides = [
+        Invoice.objects.filter(seller_org=organization),
+        Invoice.objects.filter(buyer_org=organization),
+    ]
+    if not query.party:
+        return sides, False
+    key = query.party.upper()
+    if _looks_like_tax_id(key):
+        party = Q(seller_tax_id=key) | Q(buyer_tax_id=key)
+        return [side.filter(party) for side in sides], True
+    selective = len(query.party) >= search.TRIGRAM
+    if selective:
+        # The name index once (not once per leg): the matching invoices' ids, when few enough.
+        matching = search.name_filter(Invoice.objects.all(), query.party, field="party")
+        ids = list(matching.values_list("pk", flat=True)[: NAME_IDS_MAX + 1])
+        if len(ids) <= NAME_IDS_MAX:
+            return [side.filter(pk__in=ids) for side in sides], True
+    named = [search.name_filter(side, query.party, field="party") for side in sides]
+    return named, selective
+
+
+def _legs(sides: list, amount: Decimal | None, basis: str, since: dt.date | None) -> list:
+    """One query per side and per amount basis: each served by an index of its own. `since`
+    bounds the criteria no index serves alone."""
+    legs = []
+    for side in sides:
+        if amount is None:
+            legs.append(side.filter(issue_date__gte=since) if since else side)
+            continue
+        if basis in (Basis.TOTAL, Basis.EITHER):
+            legs.append(side.filter(total=amount))
+        if basis in (Basis.AMOUNT, Basis.EITHER):
+            by_amount = side.filter(amount=amount)
+            legs.append(by_amount.filter(issue_date__gte=since) if since else by_amount)
+    return legs
+
+
+def _fetch(legs: list, limit: int, *, newest_first: bool = True, **where) -> list[Invoice]:
+    """The first `limit` invoices of the union of `legs` (by date), each invoice once.
+
+    Ordered by an expression of the date, not the column: SQLite (without statistics) would
+    otherwise walk the organization's date index for the order and test every row, where the
+    leg's own index (total, tax ID, name) finds the few rows at once."""
+    day = Coalesce(F("issue_date"), F("issue_date"))
+    order = (day.desc(), F("id").desc()) if newest_first else (day.asc(), F("id").asc())
+    seen: dict[int, Invoice] = {}
+    for leg in legs:
+        for invoice in leg.filter(**where).order_by(*order)[:limit]:
+            seen[invoice.pk] = invoice
+    ordered = sorted(seen.values(), key=lambda inv: (inv.issue_date, inv.pk), reverse=newest_first)
+    return ordered[:limit]
 
 
 # --- next steps ----------------------------------------------------------------------------------

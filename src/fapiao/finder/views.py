@@ -32,6 +32,7 @@ def finder(request):
             else:
                 file_error = (extraction.error or {}).get("message") or "无法读取这个文件"
     form = FinderForm(data or None)
+    organization = request.organization
     result = None
     if form.is_bound and form.is_valid():
         result = diagnosis.invoice_find(organization=request.organization, query=form.query())
@@ -42,14 +43,16 @@ def finder(request):
         "from_file": request.method == "POST" and bool(data),
         "accept": files.ACCEPT_ATTRIBUTE,
         "result": result,
-        "invoice": _invoice_view(result.invoice) if result and result.invoice else None,
-        "diagnoses": [_diagnosis_view(d) for d in result.diagnoses] if result else [],
+        "invoice": _invoice_view(result.invoice, organization)
+        if result and result.invoice
+        else None,
+        "diagnoses": [_diagnosis_view(d, organization) for d in result.diagnoses] if result else [],
         "patterns": nearmatch.LABELS,
     }
     return render(request, "finder/finder.html", context)
 
 
-def _invoice_view(invoice) -> dict:
+def _invoice_view(invoice, organization) -> dict:
     kind = types.lookup("qr", invoice.type_code)
     return {
         "invoice": invoice,
@@ -57,10 +60,22 @@ def _invoice_view(invoice) -> dict:
         "type_name": kind.name if kind else invoice.type_code,
         "status_label": InvoiceStatus(invoice.status).label,
         "url": diagnosis.invoice_url(invoice),
+        "red": _red_view(invoice, organization),
     }
 
 
-def _diagnosis_view(found: diagnosis.Diagnosis) -> dict:
+def _red_view(invoice, organization) -> dict | None:
+    """A red invoice, and the blue one it offsets when the organization may see it (one read by
+    primary key, only for red invoices)."""
+    if not invoice.is_red:
+        return None
+    blue = invoice.original if invoice.original_id else None
+    if blue is None or organization.pk not in (blue.seller_org_id, blue.buyer_org_id):
+        return {"blue_number": "", "blue_url": ""}
+    return {"blue_number": blue.number, "blue_url": diagnosis.invoice_url(blue)}
+
+
+def _diagnosis_view(found: diagnosis.Diagnosis, organization) -> dict:
     # A proposal's line of evidence is its row in the table: not said twice.
     shown = tuple(f"{p.invoice.number}：" for p in found.proposals)
     return {
@@ -70,7 +85,7 @@ def _diagnosis_view(found: diagnosis.Diagnosis) -> dict:
         "steps": found.steps,
         "proposals": [
             {
-                **_invoice_view(p.invoice),
+                **_invoice_view(p.invoice, organization),
                 "pattern": nearmatch.LABELS.get(p.pattern, ""),
                 "explanation": p.explanation,
                 "agrees": p.agrees,

@@ -205,15 +205,40 @@ def test_a_beijing_number_is_not_another_region(org):
 
 
 def test_issued_today_is_too_recent(org):
+    # T+1: the data of 06-15 is on the platform from 06-16 (not a day later).
     result = find(org, number=number(4444), date=TODAY)
     d = diagnosis(result, Code.TOO_RECENT)
-    assert "2026-06-17" in d.message
+    assert "2026-06-16" in d.message and "2026-06-17" not in d.message
     assert codes(result)[0] == Code.TOO_RECENT
+
+
+def test_issued_yesterday_may_still_lag_a_day(org):
+    result = find(org, number=number(4448), date=TODAY - dt.timedelta(days=1))
+    d = diagnosis(result, Code.TOO_RECENT)
+    assert d.score < 90 and "2026-06-16" in d.message and "延迟" in d.message
+    two_days = find(org, number=number(4449), date=TODAY - dt.timedelta(days=2))
+    assert Code.TOO_RECENT not in codes(two_days)
+
+
+def test_a_date_in_the_future_is_a_typo_not_a_wait(org):
+    result = find(org, number=number(4450), date=TODAY + dt.timedelta(days=30))
+    assert Code.TOO_RECENT not in codes(result)
+    d = diagnosis(result, Code.FUTURE_DATE)
+    assert "未来" in d.message and "再查" not in d.message
+    assert codes(result)[0] == Code.FUTURE_DATE
+    fields_only = find(org, date=TODAY + dt.timedelta(days=1), amount=Decimal("1.00"))
+    assert Code.FUTURE_DATE in codes(fields_only)
 
 
 def test_older_than_five_years(org):
     result = find(org, number=number(4445, year=2021), date=dt.date(2021, 6, 1))
     assert Code.TOO_OLD in codes(result)
+    # The number's year and the date say the same thing: one diagnosis, both clues.
+    both = find(org, code="011001900104", number="00012345", date=dt.date(2019, 6, 1))
+    assert codes(both).count(Code.TOO_OLD) == 1
+    evidence = diagnosis(both, Code.TOO_OLD).evidence
+    assert len(evidence) == 2
+    assert "2019 年" in " ".join(evidence) and "2019-06-01" in " ".join(evidence)
     # The year in the number: digits 1-2 of a 数电 number, digits 6-7 of a 12-digit code.
     assert Code.TOO_OLD in codes(find(org, code="011001900104", number="00012345"))
     assert Code.TOO_OLD not in codes(find(org, number=number(4447, year=2021)))
@@ -389,3 +414,159 @@ def test_a_legacy_number_without_its_code_is_no_identity_of_others(org):
     testing.invoice(seller=other, type_code="04", code="011001900104", number="00054321", day=DAY)
     assert Code.NOT_VISIBLE not in codes(find(org, number="00054321"))
     assert codes(find(org, code="011001900104", number="00054321")) == [Code.NOT_VISIBLE]
+
+
+# --- the reviewer's findings (issue 7) -----------------------------------------------------------
+
+
+def test_a_legacy_number_shared_by_two_codes_is_chosen_by_the_other_fields(org):
+    shared = "34653717"
+    newer = testing.invoice(
+        seller=org, type_code="04", code="011001900104", number=shared, amount="100.00",
+        day=DAY + dt.timedelta(days=5),
+    )  # fmt: skip
+    older = testing.invoice(
+        seller=org, type_code="04", code="011001900205", number=shared, amount="2000.00", day=DAY
+    )
+    # The amount of the older one: found, never "amount mismatch" against the newer one.
+    result = find(org, number=shared, amount=older.total)
+    assert result.found and result.invoice == older and Code.AMOUNT_MISMATCH not in codes(result)
+    assert find(org, number=shared, date=newer.issue_date).invoice == newer
+    assert find(org, number=shared, amount=Decimal("2000.00"), basis=Basis.AMOUNT).found
+    # Nothing else entered, or what was entered fits both: the candidates, not a pick.
+    for fields in ({}, {"party": org.name}):
+        result = find(org, number=shared, **fields)
+        assert not result.found and codes(result) == [Code.SEVERAL_MATCHES]
+        several = diagnosis(result, Code.SEVERAL_MATCHES)
+        assert {p.invoice for p in several.proposals} == {newer, older}
+        assert several.candidates == [shared, shared]
+    # What was entered fits neither: still both, and no mismatch against either.
+    result = find(org, number=shared, amount=Decimal("5.00"))
+    assert codes(result) == [Code.SEVERAL_MATCHES]
+    assert {p.invoice for p in diagnosis(result, Code.SEVERAL_MATCHES).proposals} == {newer, older}
+    # The code entered names one: as before.
+    assert find(org, code="011001900205", number=shared).invoice == older
+
+
+def _application(org, user, wanted, status, **fields):
+    from fapiao.recovery.models import RecoveryApplication
+
+    return RecoveryApplication.objects.create(
+        organization=org, applicant=user, status=status, number=wanted, **fields
+    )
+
+
+def test_recovery_progress_says_who_owes_the_next_step(org, admin):
+    draft = _application(org, admin, number(7201), "draft")
+    d = diagnosis(find(org, number=draft.number), Code.RECOVERY_PENDING)
+    assert "草稿" in d.message and "提交" in d.message and "审核通过后即可查到" not in d.message
+    assert d.steps[0].url.endswith(f"/{draft.pk}/") and "提交" in d.steps[0].label
+
+    asked = _application(
+        org, admin, number(7202), "more_info", staff_reason="请上传付款记录",
+        decided_at=timezone.now(),
+    )  # fmt: skip
+    d = diagnosis(find(org, number=asked.number), Code.RECOVERY_PENDING)
+    assert "补充材料" in d.message and "审核通过后即可查到" not in d.message
+    assert "审核人员要求：请上传付款记录" in d.evidence
+
+    submitted_at = timezone.now() - dt.timedelta(days=1)
+    due_at = submitted_at + dt.timedelta(days=3)
+    waiting = _application(
+        org, admin, number(7203), "submitted", submitted_at=submitted_at, due_at=due_at
+    )
+    d = diagnosis(find(org, number=waiting.number), Code.RECOVERY_PENDING)
+    text = " ".join(d.evidence)
+    assert "等待平台审核" in d.message
+    assert f"提交于 {timezone.localtime(submitted_at):%Y-%m-%d %H:%M}" in text
+    assert f"审核期限：{timezone.localtime(due_at):%Y-%m-%d %H:%M}" in text
+
+
+def test_a_recently_rejected_recovery_is_its_own_diagnosis(org, admin):
+    wanted = number(7300)
+    rejected = _application(
+        org, admin, wanted, "rejected", staff_reason="发票文件与所填金额不符",
+        decided_at=timezone.now() - dt.timedelta(days=10),
+    )  # fmt: skip
+    result = find(org, number=wanted)
+    d = diagnosis(result, Code.RECOVERY_REJECTED)
+    assert codes(result)[0] == Code.RECOVERY_REJECTED
+    assert "驳回原因：发票文件与所填金额不符" in d.evidence
+    assert f"#{rejected.pk}" in d.evidence[0]
+    assert d.steps[0].url.endswith(f"/{rejected.pk}/")
+    assert any(step.label == "重新申请补录" and wanted in step.url for step in d.steps)
+    # Long ago, or another organization's: not reported.
+    old = number(7301)
+    _application(
+        org, admin, old, "rejected", staff_reason="x",
+        decided_at=timezone.now() - dt.timedelta(days=200),
+    )  # fmt: skip
+    assert Code.RECOVERY_REJECTED not in codes(find(org, number=old))
+    other = testing.organization()
+    assert Code.RECOVERY_REJECTED not in codes(
+        invoice_find(organization=other, query=FinderQuery(number=wanted), today=TODAY)
+    )
+
+
+def test_a_swapped_identity_is_not_also_another_region(org):
+    right = testing.invoice(
+        seller=org, type_code="04", code="5100258140", number="94417092", day=DAY
+    )
+    result = find(org, code="94417092", number="5100258140")
+    near = diagnosis(result, Code.NEAR_MATCH)
+    assert near.candidates == [right.number]
+    assert near.proposals[0].pattern == "code_number_swapped"
+    assert Code.OTHER_REGION not in codes(result)
+    assert "四川" not in json.dumps(result.as_dict(), ensure_ascii=False)
+
+
+def test_rejected_import_rows_are_read_once_and_big_files_not_at_all(org, admin, monkeypatch):
+    from fapiao.finder import diagnosis as engine
+    from fapiao.imports import reading
+    from fapiao.imports.tests.builders import csv_bytes, row, run
+
+    typed = number(6100, year=2025)
+    job = run(org, csv_bytes([row(org), row(org, 发票号码=typed, 税额="1.00")]), actor=admin)
+    assert job.rejected == 1
+    reads = []
+    real_read = reading.read
+    monkeypatch.setattr(reading, "read", lambda *a, **k: reads.append(1) or real_read(*a, **k))
+    for _ in range(3):
+        assert Code.SYNC_PENDING in codes(find(org, number=typed))
+        assert Code.SYNC_PENDING not in codes(find(org, number=number(6101, year=2025)))
+    assert len(reads) == 1  # once per import file, not once per query
+    engine._rejected_cache.clear()
+    monkeypatch.setattr(engine, "REJECTED_FILE_LIMIT", 10)
+    assert Code.SYNC_PENDING not in codes(find(org, number=typed))
+    assert len(reads) == 1
+
+
+def test_field_queries_are_led_by_an_index(org):
+    """Without a number: an amount excluding tax alone is looked for only in recent months
+    (no index serves it); a date, a total, a tax ID or a name reaches any age."""
+    old_day = TODAY - dt.timedelta(days=400)
+    old = testing.invoice(
+        seller=org, number=number(9100, year=2025), day=old_day, amount="777.00",
+        buyer_name="杭州远山文具有限公司", buyer_tax_id="91330106MA2H00001X",
+    )  # fmt: skip
+    recent = testing.invoice(seller=org, number=number(9101), day=TODAY - dt.timedelta(days=9))
+    recent.amount, recent.tax, recent.total = Decimal("888.00"), Decimal("0"), Decimal("888.00")
+    recent.save()
+    alone = find(org, amount=Decimal("777.00"), basis=Basis.AMOUNT)
+    assert not alone.found and codes(alone) == [Code.NOT_ON_PLATFORM]
+    assert "只查了" in alone.diagnoses[0].evidence[-1]
+    assert find(org, amount=Decimal("888.00"), basis=Basis.AMOUNT).invoice == recent
+    assert find(org, amount=Decimal("777.00"), date=old_day).invoice == old
+    assert find(org, amount=old.total).invoice == old  # the total has its index
+    assert find(org, amount=old.total, basis=Basis.TOTAL).invoice == old
+    assert find(org, party="91330106MA2H00001X").invoice == old
+    assert find(org, party="远山文具", amount=Decimal("777.00")).invoice == old
+    # Another date: looked for near the date entered, not across the whole history.
+    near = find(org, amount=old.total, date=old_day + dt.timedelta(days=20))
+    assert diagnosis(near, Code.DATE_MISMATCH).candidates == [old.number]
+    far = find(org, amount=old.total, date=old_day + dt.timedelta(days=200))
+    assert Code.DATE_MISMATCH not in codes(far)
+    # Other organizations' invoices are never among the answers.
+    other = testing.organization()
+    testing.invoice(seller=other, number=number(9102), day=TODAY - dt.timedelta(days=3))
+    assert find(org, date=TODAY - dt.timedelta(days=3)).found is False

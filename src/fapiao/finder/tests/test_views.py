@@ -173,3 +173,38 @@ def test_the_command_in_words_and_its_errors(org):
         run_find("--org", "91110108MA00000000", "--number", "1")
     with pytest.raises(CommandError, match="开票日期无效"):
         run_find("--org", org.tax_id, "--date", "2025-02-30")
+
+
+def test_a_red_invoice_is_marked_red_with_its_blue_one(client, org, admin):
+    from fapiao.invoices.models import InvoiceStatus
+
+    blue = testing.invoice(
+        seller=org,
+        number=number(880001),
+        day=DAY,
+        amount="64103.82",
+        status=InvoiceStatus.FULLY_RED,
+    )
+    red = testing.invoice(
+        seller=org, number=number(880005), day=DAY, amount="-64103.82", is_red=True, original=blue
+    )
+    client.force_login(admin)
+    body = client.get(reverse("finder"), {"number": red.number[:-1] + "9"}).content.decode()
+    row = body.split(f'data-proposal="{red.number}"')[1].split("</tr>")[0]
+    assert 'data-red="1"' in row and "红字" in row and "正常" not in row
+    assert blue.number in row and reverse("invoice_detail", args=[blue.pk]) in row
+    body = client.get(reverse("finder"), {"number": red.number}).content.decode()
+    found = body.split('data-found="1"')[1].split("</section>")[0]
+    assert "红字发票" in found and blue.number in found
+
+
+def test_a_shared_legacy_number_lists_both_invoices_with_their_codes(client, org, admin):
+    a = testing.invoice(seller=org, type_code="04", code="011001900104", number="34653717", day=DAY)
+    b = testing.invoice(seller=org, type_code="04", code="011001900205", number="34653717", day=DAY)
+    client.force_login(admin)
+    body = client.get(reverse("finder"), {"number": "34653717"}).content.decode()
+    assert 'data-found="0"' in body and 'data-diagnosis="several_matches"' in body
+    assert 'data-diagnosis="amount_mismatch"' not in body
+    for invoice in (a, b):
+        assert f"发票代码 {invoice.code}" in body
+        assert reverse("invoice_detail", args=[invoice.pk]) in body
