@@ -38,6 +38,14 @@ def test_help_page_explains_invoice_numbers(client):
     assert "数电发票" in body and "发票代码" in body
 
 
+def test_help_leads_a_member_to_the_finder_recovery_and_reconciliation(client):
+    assert reverse("finder") not in client.get(reverse("help")).content.decode()  # anonymous
+    client.force_login(testing.member(testing.organization(), Role.VIEWER))
+    body = client.get(reverse("help")).content.decode()
+    for name in ("finder", "recovery_list", "reconcile_list"):
+        assert f'href="{reverse(name)}"' in body, name
+
+
 def test_dashboard_shows_the_current_organizations_figures(client):
     org = testing.organization("北京甲有限公司")
     other = testing.organization("北京乙有限公司")
