@@ -11,9 +11,9 @@ lookalike letter, two digits swapped) and 0.1 % booked twice.
   the two alternate in one process, five rounds, and the best of each is reported (the machine is
   shared: its load changes from one second to the next); peak memory is the engine's alone, in a
   process of its own (with the tables);
-- end to end, reported apart: the ledger written as a CSV file, the invoices stored in a scratch
-  SQLite database, then `services.compare_ledger` (read the file, load the invoices with one SQL
-  query, compare).
+- end to end, reported apart: the ledger written as a CSV file and the invoices stored in a
+  scratch SQLite database (by one child), then `services.compare_ledger` (read the file, load the
+  invoices with one SQL query, compare) in a child of its own, whose peak memory is reported.
 
 Each measurement runs in a child process of its own, so that its peak memory (maxrss) is its own.
 Called from bench/run.py as `bench_reconcile(report)`; runnable alone:
@@ -84,7 +84,9 @@ def bench_reconcile(report, rows: int = ROWS) -> None:
             "FAPIAO_VAR_DIR": str(scratch / "var"),
         }
         _fapiao(env, "migrate", "--no-input")
+        stored = _child("--fill", str(rows), str(scratch), env=env)
         whole = _child("--end-to-end", str(rows), str(scratch), env=env)
+        whole.update(stored)
         print(
             f"  end to end (SQLite): {whole['seconds']:.1f} s — read the "
             f"{whole['ledger_mb']:.0f} MB ledger CSV {whole['read_seconds']:.1f} s, "
@@ -308,7 +310,9 @@ def _fill(platform, organization) -> None:
             raw.executemany(sql, zip(*series, strict=True))
 
 
-def child_end_to_end(rows: int, scratch: str) -> dict:
+def child_fill(rows: int, scratch: str) -> dict:
+    """The invoices stored in the scratch database and the ledger written as CSV, in a process
+    of its own: the measurement that follows holds neither table in memory."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fapiao.settings")
     os.environ.setdefault("LOG_LEVEL", "warning")
     import django
@@ -317,7 +321,6 @@ def child_end_to_end(rows: int, scratch: str) -> dict:
     import polars as pl
 
     from fapiao.accounts.models import Organization
-    from fapiao.reconcile import services
 
     ledger, platform, _ = tables(rows)
     organization = Organization.objects.create(
@@ -336,7 +339,22 @@ def child_end_to_end(rows: int, scratch: str) -> dict:
         pl.format("{}.{}", pl.col("total") // 100,
                   (pl.col("total") % 100).cast(pl.String).str.pad_start(2, "0")).alias("价税合计"),
     ).write_csv(path)  # fmt: skip
-    del ledger, platform
+    return {"fill_seconds": fill_seconds, "ledger_mb": path.stat().st_size / 1e6}
+
+
+def child_end_to_end(rows: int, scratch: str) -> dict:
+    """`services.compare_ledger` on the stored ledger and invoices: its peak memory is the
+    process's (Django, the file's bytes, the frames)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fapiao.settings")
+    os.environ.setdefault("LOG_LEVEL", "warning")
+    import django
+
+    django.setup()
+    from fapiao.accounts.models import Organization
+    from fapiao.reconcile import services
+
+    organization = Organization.objects.get(tax_id=ORG_TAX_ID)
+    path = Path(scratch) / "ledger.csv"
     data = path.read_bytes()
     timings: dict = {}
     started = time.perf_counter()
@@ -344,15 +362,13 @@ def child_end_to_end(rows: int, scratch: str) -> dict:
         organization=organization, data=data, name=path.name, side="seller", timings=timings
     )
     seconds = time.perf_counter() - started
-    read_seconds, load_seconds = timings["read"], timings["load"]
     return {
         "seconds": seconds,
-        "read_seconds": read_seconds,
-        "load_seconds": load_seconds,
+        "read_seconds": timings["read"],
+        "load_seconds": timings["load"],
         "compare_seconds": timings["compare"],
-        "fill_seconds": fill_seconds,
-        "ledger_mb": len(data) / 1e6,
         "invoices": result.invoices,
+        "counts": {c: f.height for c, f in result.frames.items()},
         "maxrss_mb": _maxrss_mb(),
     }
 
@@ -362,6 +378,8 @@ def _main(argv: list[str]) -> int:
         result = child_engine(int(argv[1]))
     elif argv and argv[0] == "--race":
         result = child_race(int(argv[1]))
+    elif argv and argv[0] == "--fill":
+        result = child_fill(int(argv[1]), argv[2])
     elif argv and argv[0] == "--end-to-end":
         result = child_end_to_end(int(argv[1]), argv[2])
     else:

@@ -66,10 +66,11 @@ def _month_of_sales(server) -> tuple[str, list[tuple]]:
 
 
 def _ledger(tmp_path: Path, month: str, sales: list[tuple]) -> tuple[Path, dict]:
-    """Every sale of the month but one; one with another total, one with a typo; two more."""
-    blue = [s for s in sales if Decimal(str(s[2])) > 0]
+    """Every sale of the month but one; one with another total, one with a typo, one booked as
+    two rows that add up to it; two more."""
+    blue = [s for s in sales if Decimal(str(s[2])) > 1]
     assert len(blue) >= 5, sales
-    left_out, changed, typo_of = blue[0], blue[1], blue[2]
+    left_out, changed, typo_of, split = blue[0], blue[1], blue[2], blue[3]
     typo = typo_of[0][:10] + str((int(typo_of[0][10]) + 1) % 10) + typo_of[0][11:]
     missing = [numbers.digital_number(int(month[:4]), "11", "2", 880_000 + i) for i in (1, 2)]
     rows = []
@@ -81,6 +82,9 @@ def _ledger(tmp_path: Path, month: str, sales: list[tuple]) -> tuple[Path, dict]
             total += 100
         if number == typo_of[0]:
             number = typo
+        if number == split[0]:  # booked in two parts
+            rows.append([number, str(day)[:10], buyer, buyer_tax_id, f"{total - 1:,.2f}"])
+            total = Decimal("1.00")
         rows.append([number, str(day)[:10], buyer, buyer_tax_id, f"{total:,.2f}"])
     for i, number in enumerate(missing):
         rows.append([number, f"{month}-0{i + 2}", "线下客户有限公司", "", "530.00"])
@@ -92,7 +96,8 @@ def _ledger(tmp_path: Path, month: str, sales: list[tuple]) -> tuple[Path, dict]
     path = tmp_path / f"{month}销项台账.csv"
     path.write_bytes(text.getvalue().encode("gbk"))
     facts = {"left_out": left_out[0], "changed": changed[0], "typo": typo,
-             "typo_of": typo_of[0], "missing": missing, "rows": len(rows)}  # fmt: skip
+             "typo_of": typo_of[0], "split": split[0], "missing": missing,
+             "rows": len(rows)}  # fmt: skip
     return path, facts
 
 
@@ -120,7 +125,8 @@ def test_ledger_categories_typo_export_and_recovery(page, server, screenshot, tm
     assert _count(page, "missing_in_ledger") == 1
     assert _count(page, "mismatched") == 1
     assert _count(page, "probable_typo") == 1
-    assert _count(page, "matched") == len(sales) - 3
+    assert _count(page, "partial") == 1
+    assert _count(page, "matched") == len(sales) - 4
     rows = page.locator("table.reconcile-rows tbody tr")
     expect(rows).to_have_count(2)
     expect(page.locator("table.reconcile-rows")).to_contain_text(facts["missing"][0])
@@ -136,6 +142,11 @@ def test_ledger_categories_typo_export_and_recovery(page, server, screenshot, tm
     expect(page.locator("table.reconcile-rows tbody tr").first).to_contain_text(facts["changed"])
     expect(page.locator('li[data-field="total"]')).to_contain_text("价税合计")
     screenshot("reconcile-4-mismatched")
+    page.locator('a.reconcile-card[data-category="partial"]').click()
+    split_row = page.locator("table.reconcile-rows tbody tr").first
+    expect(split_row).to_contain_text(facts["split"])
+    expect(split_row).to_contain_text("一张发票分多行记账")
+    screenshot("reconcile-4b-partial")
 
     with page.expect_download() as info:
         page.get_by_role("link", name="导出 Excel").click()
@@ -154,6 +165,9 @@ def test_ledger_categories_typo_export_and_recovery(page, server, screenshot, tm
     assert typo_sheet[0]["平台发票号码"] == facts["typo_of"]
     left_out = book.load_sheet("账簿缺失").to_polars()["平台发票号码"].to_list()
     assert facts["left_out"] in left_out
+    (partial,) = book.load_sheet("部分匹配").to_polars().to_dicts()
+    assert partial["平台发票号码"] == facts["split"]
+    assert partial["账簿价税合计"] == partial["平台价税合计"]
 
     page.locator('a.reconcile-card[data-category="missing_on_platform"]').click()
     page.get_by_role("button", name="全部发起补录").click()

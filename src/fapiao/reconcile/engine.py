@@ -10,8 +10,10 @@ cents. The steps, each on what the previous ones left unmatched:
 2. a legacy number given without its code: matched when one invoice has that number, reported
    (not forced) when several do;
 3. a cell naming several invoices ("00001234/00001235"): one ledger row against several invoices;
-4. red-letter (红冲): a blue invoice booked net of its red one, or the red one booked under the
-   blue's number; ledger rows repeated;
+4. rows repeating one identity: one invoice booked as several rows that add up to its total (or
+   amount); red-letter (红冲): a blue invoice booked net of its red one, or the red one booked
+   under the blue's number; a negative (reversal) row with no red invoice behind it; rows
+   booked twice;
 5. invoices of the organization outside the period or side (looked up by the caller, for the few
    rows still unmatched): a mismatch of the date or side;
 6. probable typos: an unmatched ledger row and an unmatched invoice whose identities differ by one
@@ -47,6 +49,8 @@ AMBIGUOUS = "ambiguous_number"  # a number without its code that several invoice
 NET_OF_RED = "net_of_red"  # a blue invoice booked net of its red one(s)
 RED_UNDER_BLUE = "red_under_blue"  # the red invoice booked under the blue one's number
 DUPLICATE = "duplicate_row"  # the same invoice booked more than once
+MANY_ROWS = "many_rows_one_invoice"  # one invoice booked as several rows that add up to it
+REVERSAL = "reversal_row"  # a negative row under an invoice's number, no red invoice behind it
 
 # Fields compared, in the order they are reported.
 COMPARED = (
@@ -256,6 +260,10 @@ def compare(
     clean, differing = _compare_fields(pairs)
     del pairs
 
+    # 4. one invoice booked as several rows that add up to it: partial, not a mismatch
+    many, differing, extras = _many_rows(differing, extras)
+    out[PARTIAL].append(many)
+
     # 4. red-letter, and rows booked twice
     reds = pl.concat([reds, pf.filter(pl.col("p_is_red")).drop("key")], how="diagonal_relaxed")
     reds = reds.unique("p_id", keep="first")
@@ -274,7 +282,7 @@ def compare(
         extras = extras.join(red_items.select("row"), on="row", how="anti")
     net.drop_in_place("key")
     net.drop_in_place("_blue")
-    out[PARTIAL].append(_duplicates(extras, single))
+    out[PARTIAL].append(_duplicates(extras, single, pf))
 
     # 5. outside the period or side
     in_scope = l_only.filter(pl.col("in_scope"))
@@ -627,19 +635,105 @@ def _red_under_blue(extras: pl.DataFrame, matched: pl.DataFrame, reds: pl.DataFr
     return _result(frame, PARTIAL, kind=RED_UNDER_BLUE), hit["p_id"]
 
 
-def _duplicates(extras: pl.DataFrame, single: pl.DataFrame) -> pl.DataFrame:
-    """Rows booked again under an identity that an earlier row already has."""
+def _many_rows(differing: pl.DataFrame, extras: pl.DataFrame):
+    """A matched pair whose invoice the ledger books as several rows (the pair's and the extras
+    of its identity) adding up to the invoice's total, or its amount: one partial item naming
+    all the rows, instead of a mismatch and duplicates. Returns (items, differing left, extras
+    left)."""
+    empty = _result(pl.DataFrame(), PARTIAL)
+    if not extras.height or not differing.height:
+        return empty, differing, extras
+    identity = ["key", "code", "number"]
+    pairs = differing.join(extras.select(identity).unique(), on=identity, how="semi")
+    if not pairs.height:
+        return empty, differing, extras
+    money = ["row", *identity, "amount", "tax", "total"]
+    group = pl.concat(
+        [pairs.select(money), extras.join(pairs.select(identity), on=identity, how="semi")
+         .select(money)], how="vertical_relaxed",
+    ).sort("row")  # fmt: skip
+    sums = group.group_by(identity).agg(
+        _rows=pl.col("row"),
+        _n=pl.len(),
+        _total=pl.col("total").sum(),
+        _n_total=pl.col("total").count(),
+        _amount=pl.col("amount").sum(),
+        _n_amount=pl.col("amount").count(),
+        _tax=pl.col("tax").sum(),
+        _n_tax=pl.col("tax").count(),
+    )
+    adds_up = pl.coalesce(
+        pl.when(pl.col("_n_total") == pl.col("_n")).then(pl.col("_total") == pl.col("p_total")),
+        pl.when(pl.col("_n_amount") == pl.col("_n")).then(pl.col("_amount") == pl.col("p_amount")),
+    ).fill_null(False)
+    hit = pairs.join(sums, on=identity, how="inner").filter(adds_up)
+    if not hit.height:
+        return empty, differing, extras
+    rows_text = pl.col("_rows").list.eval(pl.element().cast(pl.String))
+    frame = hit.with_columns(
+        rows=rows_text.list.join(","),
+        invoice_ids=pl.col("p_id").cast(pl.String),
+        numbers=pl.col("p_number"),
+        total=pl.when(pl.col("_n_total") == pl.col("_n")).then("_total"),
+        amount=pl.when(pl.col("_n_amount") == pl.col("_n")).then("_amount"),
+        tax=pl.when(pl.col("_n_tax") == pl.col("_n")).then("_tax"),
+        # the other fields as the first row has them; the money is the rows' sum
+        fields=pl.col("fields").str.split(",")
+        .list.eval(pl.element().filter(~pl.element().is_in(MONEY_FIELDS)))
+        .list.join(","),
+        message=pl.format(
+            "第 {} 行合计与发票 {} 的金额一致：一张发票分 {} 行记账",
+            rows_text.list.join("、"), pl.col("p_number"), pl.col("_n"),
+        ),
+    )  # fmt: skip
+    taken = group.join(hit.select(identity), on=identity, how="semi").select("row")
+    return (
+        _result(frame, PARTIAL, kind=MANY_ROWS),
+        differing.join(hit.select("row"), on="row", how="anti"),
+        extras.join(taken, on="row", how="anti"),
+    )
+
+
+def _duplicates(extras: pl.DataFrame, single: pl.DataFrame, pf: pl.DataFrame) -> pl.DataFrame:
+    """Rows booked again under an identity that an earlier row already has: a negative one
+    (no red invoice behind it, else it was taken before) is a reversal, the others duplicates.
+    Each names the invoice: the platform's where it has one, else the ledger's number."""
     if not extras.height:
         return _result(pl.DataFrame(), PARTIAL)
     first = single.join(extras.select("key").unique(), on="key", how="semi").select(
-        "key", pl.col("row").alias("_first")
+        "key", "code", "number", pl.col("row").alias("_first")
     )
-    frame = extras.join(first, on="key", how="left").with_columns(
-        rows=pl.concat_str([pl.col("_first").cast(pl.String), pl.col("row").cast(pl.String)],
-                           separator=","),
-        message=pl.format("与第 {} 行是同一张发票，重复记账", pl.col("_first")),
+    invoices = (
+        pf.join(extras.select("key").unique(), on="key", how="semi")
+        .select("key", pl.col("p_code").alias("code"), pl.col("p_number").alias("number"),
+                "p_id", "p_number")
+        .unique(["key", "code", "number"], keep="first")
     )  # fmt: skip
-    return _result(frame, PARTIAL, kind=DUPLICATE)
+    frame = (
+        extras.join(first, on=["key", "code", "number"], how="left")
+        .join(invoices, on=["key", "code", "number"], how="left")
+        .with_columns(
+            rows=pl.concat_str([pl.col("_first").cast(pl.String), pl.col("row").cast(pl.String)],
+                               separator=",", ignore_nulls=True),
+            numbers=pl.coalesce("p_number", "number"),
+            _negative=(pl.coalesce("total", "amount") < 0).fill_null(False),
+        )
+        .drop("p_number")
+    )  # fmt: skip
+    reversals = frame.filter(pl.col("_negative")).with_columns(
+        message=pl.format(
+            "第 {} 行是负数（冲销）行，冲的是第 {} 行的发票 {}，平台上没有与之对应的红字发票",
+            pl.col("row"), pl.col("_first"), pl.col("numbers"),
+        )
+    )  # fmt: skip
+    twice = frame.filter(~pl.col("_negative")).with_columns(
+        message=pl.format(
+            "与第 {} 行是同一张发票 {}，重复记账", pl.col("_first"), pl.col("numbers")
+        )
+    )
+    return pl.concat(
+        [_result(twice, PARTIAL, kind=DUPLICATE), _result(reversals, PARTIAL, kind=REVERSAL)]
+    ).sort("row")
 
 
 # --- typos -------------------------------------------------------------------------------------

@@ -165,9 +165,11 @@ class Problem:
     row: int
     column: str
     message: str
+    code: str = ""  # number_as_float, number_missing, date_invalid, amount_invalid, ...
 
     def as_dict(self) -> dict:
-        return {"row": self.row, "column": self.column, "message": self.message}
+        return {"row": self.row, "column": self.column, "code": self.code,
+                "message": self.message}  # fmt: skip
 
 
 @dataclass
@@ -194,6 +196,39 @@ def read_table(data: bytes, name: str = "") -> reading.Table:
         return reading.read(data, name)
     except FileError as refused:
         raise LedgerError(refused.code, refused.message) from refused
+    except pl.exceptions.ComputeError as failure:
+        # polars refuses a CSV whose quotes do not pair (a field opened with " and never
+        # closed swallows the rest of the file): say so, with the line where it starts.
+        line = unpaired_quote_line(data)
+        if line is not None:
+            raise LedgerError(
+                "csv_quote",
+                f'第 {line} 行引号不配对：这一行的某个单元格以英文双引号（"）开头却没有结束，'
+                "之后的内容都被当成了这个单元格。请删去多余的引号或补上结束的引号后重新上传",
+            ) from failure
+        raise LedgerError(
+            "csv_malformed",
+            "无法按 CSV 读取这个文件（格式不规范，可能是引号或分隔符有误）：请用 Excel 打开后"
+            "另存为 CSV 或 XLSX 再上传",
+        ) from failure
+
+
+def unpaired_quote_line(data: bytes) -> int | None:
+    """The line (1 = the first) where a quoted CSV field opens and never closes, or None.
+
+    Quotes toggle the quoted state ("" inside a quoted field toggles twice); a quoted field may
+    hold line breaks, so the state carries over lines. The quote left open at the end is the
+    culprit, and the line it opened on is the answer."""
+    try:
+        text, _encoding = reading.decode(data)
+    except FileError:
+        return None
+    quoted, opened_on = False, None
+    for line, chunk in enumerate(text.splitlines(), 1):
+        if chunk.count('"') % 2:  # an odd count flips the state: this line opens or closes one
+            quoted = not quoted
+            opened_on = line if quoted else None
+    return opened_on
 
 
 def read(
@@ -240,13 +275,14 @@ def parse(table: reading.Table, mapping: dict[str, str], *, today: dt.date) -> L
         df = df.clear()
     problems: list[pl.DataFrame] = []
 
-    def add(mask: pl.Series, key: str, message: pl.Expr) -> None:
+    def add(mask: pl.Series, key: str, code: str, message: pl.Expr) -> None:
         hit = df.filter(mask)
         if hit.height:
             problems.append(
                 hit.select(
                     pl.col(ROW).alias("row"),
                     pl.lit(headers[key]).alias("column"),
+                    pl.lit(code).alias("code"),
                     message.alias("message"),
                 )
             )
@@ -264,6 +300,7 @@ def parse(table: reading.Table, mapping: dict[str, str], *, today: dt.date) -> L
     add(
         mangled,
         number_key,
+        "number_as_float",
         pl.format(
             "发票号码“{}”被 Excel 存成了数值，末几位已经丢失：请把该列设为文本格式后重新填写",
             pl.col(number_key).fill_null(pl.col("number")),
@@ -277,17 +314,26 @@ def parse(table: reading.Table, mapping: dict[str, str], *, today: dt.date) -> L
         pl.when(short_legacy).then(number.str.pad_start(8, "0")).otherwise(number)
     ).to_series()
     no_number = (number == "") & ~mangled
-    add(no_number, number_key, pl.lit("没有发票号码，这一行未参与对账"))
+    add(no_number, number_key, "number_missing", pl.lit("没有发票号码，这一行未参与对账"))
     df = df.with_columns(code=code, number=number, _skip=mangled | no_number)
 
     if "issue_date" in present:
-        date_problems = validation._Problems({"issue_date": headers["issue_date"]})
-        ctx = validation.Context(tax_id="", today=today)
-        checked = validation._check_dates(df.select(ROW, "issue_date"), ctx, date_problems)
-        df = df.with_columns(issue_date=checked["issue_date_v"])
-        invalid = date_problems.frame().filter(pl.col("code") == "date_invalid")
-        if invalid.height:
-            problems.append(invalid.select("row", "column", "message"))
+        # 2025-05-30 as most ledgers write it, parsed directly; the import's reader of every
+        # other form (2025/5/30, 2025年5月30日, 20250530, Excel serials) takes the rest only.
+        iso = df["issue_date"].str.to_date("%Y-%m-%d", strict=False)
+        iso = pl.select(pl.when(iso >= validation.EARLIEST_DATE).then(iso)).to_series()
+        other = df["issue_date"].is_not_null() & iso.is_null()
+        if other.any():
+            date_problems = validation._Problems({"issue_date": headers["issue_date"]})
+            ctx = validation.Context(tax_id="", today=today)
+            checked = validation._check_dates(
+                df.filter(other).select(ROW, "issue_date"), ctx, date_problems
+            )
+            iso = iso.scatter(other.arg_true(), checked["issue_date_v"])
+            invalid = date_problems.frame().filter(pl.col("code") == "date_invalid")
+            if invalid.height:
+                problems.append(invalid.select("row", "column", "code", "message"))
+        df = df.with_columns(issue_date=iso)
     else:
         df = df.with_columns(pl.lit(None, dtype=pl.Date).alias("issue_date"))
 
@@ -297,9 +343,9 @@ def parse(table: reading.Table, mapping: dict[str, str], *, today: dt.date) -> L
             continue
         money = validation._money(df[key])
         raw = pl.col(key)
-        add(money["bad"], key, pl.format("无法识别的金额“{}”", raw))
-        add(money["precision"], key, pl.format("金额“{}”超过两位小数", raw))
-        add(money["too_large"], key, pl.format("金额“{}”过大", raw))
+        add(money["bad"], key, "amount_invalid", pl.format("无法识别的金额“{}”", raw))
+        add(money["precision"], key, "amount_precision", pl.format("金额“{}”超过两位小数", raw))
+        add(money["too_large"], key, "amount_too_large", pl.format("金额“{}”过大", raw))
         df = df.with_columns(money["cents"].alias(key))
 
     for key in ("counterparty_tax_id", "seller_tax_id", "buyer_tax_id"):
@@ -313,13 +359,18 @@ def parse(table: reading.Table, mapping: dict[str, str], *, today: dt.date) -> L
         df = df.with_columns(pl.lit("").alias("type_code"))
 
     rows = df.height
-    df = df.filter(~pl.col("_skip")).drop("_skip", "digital_number").rename({ROW: "row"})
+    if df["_skip"].any():
+        df = df.filter(~pl.col("_skip"))
+    # one chunk per column: the comparison's joins would each copy a chunked one
+    df = df.drop("_skip", "digital_number").rename({ROW: "row"}).rechunk()
     found = (
         pl.concat(problems).sort("row", "column")
         if problems
-        else pl.DataFrame(schema={"row": pl.Int64, "column": pl.String, "message": pl.String})
+        else pl.DataFrame(
+            schema={"row": pl.Int64, "column": pl.String, "code": pl.String, "message": pl.String}
+        )
     )
-    kept = [Problem(r, c, m) for r, c, m in found.head(MAX_PROBLEMS).iter_rows()]
+    kept = [Problem(r, c, m, k) for r, c, k, m in found.head(MAX_PROBLEMS).iter_rows()]
     return Ledger(
         frame=df,
         rows=rows,

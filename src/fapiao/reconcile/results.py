@@ -54,6 +54,8 @@ KIND_LABELS = {
     engine.NET_OF_RED: "按冲红后净额记账",
     engine.RED_UNDER_BLUE: "红字发票记在蓝字号码下",
     engine.DUPLICATE: "重复记账",
+    engine.MANY_ROWS: "一张发票分多行记账",
+    engine.REVERSAL: "冲销行（无红字发票）",
 }
 SIDE_LABELS = {"seller": "销项", "buyer": "进项"}
 STATUS_LABELS = {0: "正常", 2: "作废", 3: "已红冲", 7: "部分红冲", 8: "全额红冲"}
@@ -65,12 +67,23 @@ def kind_label(kind: str | None) -> str:
     return KIND_LABELS.get(kind or "") or nearmatch.LABELS.get(kind or "", "")
 
 
-def write(frame: pl.DataFrame) -> bytes:
+def write(frame: pl.DataFrame | dict[str, pl.DataFrame]) -> bytes:
     """The result as Parquet, ordered by category and row, so that a category's rows sit
-    together (the reader skips the others' row groups)."""
-    order = {c: i for i, c in enumerate(engine.CATEGORIES)}
-    frame = frame.with_columns(_o=pl.col("category").replace_strict(order, return_dtype=pl.Int8))
-    frame = frame.sort("_o", "row", "number", nulls_last=True).drop("_o")
+    together (the reader skips the others' row groups). Given the categories' frames (as the
+    engine returns them), each is sorted on its own and they are not copied into one first: at
+    a million rows that copy is a few hundred MB."""
+    if isinstance(frame, dict):
+        parts = [
+            frame[c].sort("row", "number", nulls_last=True) for c in engine.CATEGORIES if c in frame
+        ]
+        frame = pl.concat(parts, how="vertical", rechunk=False)
+        del parts
+    else:
+        order = {c: i for i, c in enumerate(engine.CATEGORIES)}
+        frame = frame.with_columns(
+            _o=pl.col("category").replace_strict(order, return_dtype=pl.Int8)
+        )
+        frame = frame.sort("_o", "row", "number", nulls_last=True).drop("_o")
     buffer = io.BytesIO()
     frame.write_parquet(buffer, compression="zstd", row_group_size=65536, statistics=True)
     return buffer.getvalue()
@@ -239,8 +252,15 @@ SHEET_COLUMNS = {
                                "p_counterparty_name", "p_counterparty_tax_id", "p_side"),
     engine.MISMATCHED: ("row", "p_number", "differences"),
     engine.PROBABLE_TYPO: ("row", "l_number", "p_number", "kind", "differences"),
-    engine.PARTIAL: ("rows", "l_number", "numbers", "kind", "message"),
+    engine.PARTIAL: ("rows", "l_number", "numbers", "kind", "l_amount", "l_total", "p_amount",
+                     "p_total", "differences", "message"),
 }  # fmt: skip
+# Where a sheet holds both sides' amounts, the titles say whose.
+SHEET_TITLES = {
+    engine.PARTIAL: {"l_amount": "账簿金额", "l_total": "账簿价税合计", "p_amount": "平台金额",
+                     "p_total": "平台价税合计"},
+}  # fmt: skip
+SHEET_ROWS = 1_048_575  # an Excel sheet's rows below the header; more continue on another sheet
 COLUMN_TITLES = {
     "row": "账簿行号",
     "rows": "账簿行号",
@@ -332,26 +352,34 @@ def workbook(source) -> bytes:
         "int": None,
     }
     for category in engine.CATEGORIES:
-        sheet = book.add_worksheet(CATEGORY_LABELS[category])
         columns = SHEET_COLUMNS[category]
-        for c, column in enumerate(columns):
-            sheet.write_string(0, c, COLUMN_TITLES[column], bold)
-            wide = column in ("differences", "message", "l_counterparty_name",
-                              "p_counterparty_name", "numbers")  # fmt: skip
-            sheet.set_column(c, c, 48 if wide else 22)
-        sheet.freeze_panes(1, 0)
-        frame = select(source, category=category).collect()
-        prepared = _sheet_columns(frame, columns)
-        write_number, write_string = sheet.write_number, sheet.write_string
-        # constant_memory: rows are written in order, each row's cells left to right
-        for r, values in enumerate(zip(*(v for _, v in prepared), strict=True), 1):
-            for c, value in enumerate(values):
-                if value is None:
-                    continue
-                kind = prepared[c][0]
-                if kind == "text":
-                    write_string(r, c, neutralised(value))
-                else:
-                    write_number(r, c, value, formats[kind])
+        titles = {**COLUMN_TITLES, **SHEET_TITLES.get(category, {})}
+        whole = select(source, category=category).collect()
+        # A category longer than a sheet continues on "平台缺失 (2)", "平台缺失 (3)"...
+        for part, start in enumerate(range(0, max(whole.height, 1), SHEET_ROWS), 1):
+            label = CATEGORY_LABELS[category]
+            sheet = book.add_worksheet(label if part == 1 else f"{label} ({part})")
+            for c, column in enumerate(columns):
+                sheet.write_string(0, c, titles[column], bold)
+                wide = column in ("differences", "message", "l_counterparty_name",
+                                  "p_counterparty_name", "numbers")  # fmt: skip
+                sheet.set_column(c, c, 48 if wide else 22)
+            sheet.freeze_panes(1, 0)
+            _write_rows(sheet, _sheet_columns(whole.slice(start, SHEET_ROWS), columns), formats)
+        del whole
     book.close()
     return output.getvalue()
+
+
+def _write_rows(sheet, prepared: list[tuple[str, list]], formats: dict) -> None:
+    write_number, write_string = sheet.write_number, sheet.write_string
+    # constant_memory: rows are written in order, each row's cells left to right
+    for r, values in enumerate(zip(*(v for _, v in prepared), strict=True), 1):
+        for c, value in enumerate(values):
+            if value is None:
+                continue
+            kind = prepared[c][0]
+            if kind == "text":
+                write_string(r, c, neutralised(value))
+            else:
+                write_number(r, c, value, formats[kind])

@@ -18,6 +18,8 @@ from fapiao.audit.services import event_record
 from fapiao.imports import reading
 from fapiao.reconcile import engine, ledger, results, selectors
 from fapiao.reconcile.models import Reconciliation, ReconciliationStatus, Side
+from fapiao.rules import numbers
+from fapiao.rules.text import normalize_code
 
 logger = logging.getLogger(__name__)
 
@@ -208,7 +210,9 @@ def reconciliation_run(*, reconciliation_id: int) -> Reconciliation:
             date_to=job.date_to,
         )
         del data
-        content = results.write(result.frame())
+        parsed.frame = parsed.frame.clear()  # only its counts and problems are kept
+        content = results.write(result.frames)
+        result.frames.clear()
     except Exception as failure:
         if not isinstance(failure, ledger.LedgerError):
             logger.exception("reconciliation %s failed", job.pk)
@@ -317,6 +321,14 @@ def _recovery_row(record: dict, organization: Organization) -> dict:
     }
 
 
+def _recovery_identity(data: dict) -> tuple[str, str]:
+    """The (code, number) under which `recovery_start_bulk` files a row: the same normalisation
+    (NFKC, whitespace removed, upper case; a 数电 number has no code)."""
+    number = normalize_code(data.get("number"))
+    code = "" if len(number) == numbers.DIGITAL_LENGTH else normalize_code(data.get("code"))
+    return code, number
+
+
 def reconciliation_recover(*, actor, job: Reconciliation, rows: list[int] | None) -> list:
     """Start 补录 drafts for the rows missing on the platform (`rows`, or all when None); rows
     already started are skipped. Returns the applications created."""
@@ -349,9 +361,7 @@ def reconciliation_recover(*, actor, job: Reconciliation, rows: list[int] | None
         by_identity = {(a.code, a.number): a.pk for a in created}
         job = Reconciliation.objects.select_for_update().get(pk=job.pk)
         for row, data in wanted:
-            number = "".join(data["number"].split()).upper()
-            code = "" if len(number) == 20 else "".join(data["code"].split()).upper()
-            pk = by_identity.get((code, number))
+            pk = by_identity.get(_recovery_identity(data))
             if pk is not None:
                 job.recoveries[str(row)] = pk
         job.save(update_fields=["recoveries"])

@@ -219,11 +219,50 @@ def test_a_red_invoice_booked_under_the_blue_number_is_partial():
     assert item["numbers"] == red
 
 
-def test_a_row_booked_twice_is_a_duplicate():
+def test_a_row_booked_twice_is_a_duplicate_naming_the_invoice():
     out, _ = compare([row(2, N), row(5, N)], [inv(1, N)])
     assert [i["row"] for i in out["matched"]] == [2]
     (item,) = out["partial"]
     assert item["kind"] == engine.DUPLICATE and item["rows"] == "2,5"
+    assert item["numbers"] == N and item["invoice_id"] == 1
+
+
+def test_one_invoice_booked_as_rows_that_add_up_is_partial_not_a_mismatch():
+    number = "26112000000000889710"
+    out, _ = compare(
+        [row(2, number, total=4000000), row(3, number, total=503569)],
+        [inv(1, number, total=4503569)],
+    )
+    assert not out["mismatched"] and not out["matched"] and not out["missing_in_ledger"]
+    (item,) = out["partial"]
+    assert item["kind"] == engine.MANY_ROWS
+    assert (item["rows"], item["numbers"], item["invoice_id"]) == ("2,3", number, 1)
+    assert (item["l_total"], item["p_total"]) == (4503569, 4503569)
+    assert "2、3" in item["message"]
+
+
+def test_rows_that_add_up_to_the_amount_without_tax_are_partial_too():
+    out, _ = compare(
+        [row(2, N, total=None, amount=60000), row(3, N, total=None, amount=40000)],
+        [inv(1, N, total=106000, amount=100000)],
+    )
+    assert [i["kind"] for i in out["partial"]] == [engine.MANY_ROWS]
+    assert not out["mismatched"]
+
+
+def test_rows_that_do_not_add_up_stay_a_mismatch_and_a_duplicate():
+    out, _ = compare([row(2, N, total=50000), row(3, N, total=50000)], [inv(1, N)])
+    assert [i["row"] for i in out["mismatched"]] == [2]
+    assert [i["kind"] for i in out["partial"]] == [engine.DUPLICATE]
+
+
+def test_a_negative_row_without_a_red_invoice_is_a_reversal_not_a_duplicate():
+    out, _ = compare([row(2, N), row(3, N, total=-50000)], [inv(1, N)])
+    assert [i["row"] for i in out["matched"]] == [2]
+    (item,) = out["partial"]
+    assert item["kind"] == engine.REVERSAL and item["rows"] == "2,3"
+    assert item["numbers"] == N
+    assert "重复" not in item["message"]
 
 
 def test_rows_outside_the_period_are_not_compared_unless_they_match():

@@ -2,8 +2,10 @@
 
 import datetime as dt
 
+import polars as pl
 import pytest
 
+from fapiao.imports import reading
 from fapiao.reconcile import ledger
 from fapiao.reconcile.tests.builders import csv_bytes, xlsx_bytes
 
@@ -31,6 +33,16 @@ def test_a_gbk_ledger_with_chinese_headers_symbols_and_date_forms_is_read():
     assert (frame[0]["amount"], frame[0]["tax"], frame[0]["total"]) == (100000, 6000, 106000)
     assert frame[0]["counterparty_name"] == "上海明德"
     assert parsed.encoding == "GBK" and not parsed.problems
+
+
+def test_iso_dates_and_other_forms_mixed_in_one_column_are_each_read():
+    forms = ["2025-05-03", "2025/5/4", "2025-05-32", "1989-12-31", "45782", "2025-5-6"]
+    rows = [{"发票号码": f"2511200000000000{i:04d}", "开票日期": d} for i, d in enumerate(forms)]
+    parsed = read(csv_bytes(rows))
+    dates = [r["issue_date"] for r in parsed.frame.to_dicts()]
+    assert dates == [dt.date(2025, 5, 3), dt.date(2025, 5, 4), None, None,
+                     dt.date(2025, 5, 5), dt.date(2025, 5, 6)]  # fmt: skip
+    assert [(p.row, p.code) for p in parsed.problems] == [(4, "date_invalid"), (5, "date_invalid")]
 
 
 def test_english_headers_and_an_xlsx_with_numeric_cells_are_read():
@@ -101,3 +113,23 @@ def test_counterparty_columns_have_ledger_synonyms():
     detection = ledger.detect(["发票号码", "往来单位", "对方税号", "供应商"])
     assert detection.mapping["counterparty_tax_id"] == "对方税号"
     assert detection.ambiguous == {"counterparty_name": ["往来单位", "供应商"]}
+
+
+def test_a_csv_the_reader_cannot_parse_is_refused_naming_the_unpaired_quote(monkeypatch):
+    def refuse(data, name=""):
+        raise pl.exceptions.ComputeError("Field is not properly escaped")
+
+    monkeypatch.setattr(reading, "read", refuse)
+    data = f'发票号码,备注\r\n{N},"两行\r\n的备注"\r\n{N},"没有结尾\r\n{N},x\r\n'.encode()
+    with pytest.raises(ledger.LedgerError) as refused:
+        read(data)
+    assert refused.value.code == "csv_quote"
+    assert refused.value.message.startswith("第 4 行引号不配对")
+    with pytest.raises(ledger.LedgerError) as refused:
+        read(b"a,b\r\n1,2\r\n")
+    assert refused.value.code == "csv_malformed"
+
+
+def test_quotes_that_pair_across_lines_are_not_unpaired():
+    assert ledger.unpaired_quote_line(b'a,"b\r\nc",d\r\n"e""f",g\r\n') is None
+    assert ledger.unpaired_quote_line(b'a,b\r\n1,"2\r\n') == 2

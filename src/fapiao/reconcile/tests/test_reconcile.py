@@ -6,7 +6,9 @@ import io
 import json
 
 import fastexcel
+import polars as pl
 import pytest
+from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -14,7 +16,7 @@ from fapiao import testing
 from fapiao.audit.models import Event
 from fapiao.invoices.models import InvoiceStatus
 from fapiao.reconcile import engine, results, services
-from fapiao.reconcile.models import ReconciliationStatus
+from fapiao.reconcile.models import Reconciliation, ReconciliationStatus
 from fapiao.reconcile.tests.builders import DAY, csv_bytes, number, row_of, sold, xlsx_bytes
 from fapiao.recovery.models import RecoveryApplication, RecoveryStatus
 
@@ -142,7 +144,8 @@ def test_unclear_columns_wait_for_the_mapping(org, admin):
 def test_problems_in_the_ledger_are_kept_on_the_reconciliation(org):
     job = run(org, [row_of(sold(org), 价税合计="12,3x")])
     assert job.problem_count == 1
-    assert job.problems == [{"row": 2, "column": "价税合计", "message": "无法识别的金额“12,3x”"}]
+    assert job.problems == [{"row": 2, "column": "价税合计", "code": "amount_invalid",
+                             "message": "无法识别的金额“12,3x”"}]  # fmt: skip
 
 
 def test_the_export_has_one_sheet_per_category_and_is_logged(org, admin):
@@ -168,6 +171,37 @@ def test_the_export_has_one_sheet_per_category_and_is_logged(org, admin):
     missing = book.load_sheet("平台缺失").to_polars().to_dicts()
     assert missing[0]["账簿行号"] == 4
     assert Event.objects.filter(code="reconcile.exported", actor=admin).count() == 1
+
+
+def test_the_partial_sheet_has_both_amounts_and_the_fields_that_differ(org, admin):
+    first, second = sold(org, number="25112000000000600001"), sold(org)
+    booked_twice = sold(org, amount="42486.50")
+    rows = [row_of(first, 发票号码=f"{first.number}/{second.number}", 价税合计="200.00",
+                   金额="", 税额=""),
+            row_of(booked_twice, 金额="", 税额="", 价税合计="40000.00"),
+            row_of(booked_twice, 金额="", 税额="", 价税合计="5035.69")]  # fmt: skip
+    job = run(org, rows, actor=admin)
+    book = fastexcel.read_excel(services.reconciliation_export(actor=admin, job=job))
+    items = {i["类型"]: i for i in book.load_sheet("部分匹配").to_polars().to_dicts()}
+    split = items["一行对多张发票"]
+    assert (split["账簿价税合计"], split["平台价税合计"]) == (200.0, 212.0)
+    assert split["不一致的字段（账簿 → 平台）"] == "价税合计：200.00 → 212.00"
+    many = items["一张发票分多行记账"]
+    assert (many["账簿行号"], many["平台发票号码"]) == ("3,4", booked_twice.number)
+    assert many["账簿价税合计"] == many["平台价税合计"] == 45035.69
+
+
+def test_a_category_longer_than_a_sheet_continues_on_another(org, admin, monkeypatch):
+    rows = [{"发票号码": number(), "开票日期": "2025-05-20", "价税合计": f"{i}.00"}
+            for i in range(1, 6)]  # fmt: skip
+    job = run(org, rows, actor=admin)
+    monkeypatch.setattr(results, "SHEET_ROWS", 2)
+    book = fastexcel.read_excel(services.reconciliation_export(actor=admin, job=job))
+    assert book.sheet_names[1:4] == ["平台缺失", "平台缺失 (2)", "平台缺失 (3)"]
+    rows_seen = [r["账簿行号"] for name in book.sheet_names[1:4]
+                 for r in book.load_sheet(name).to_polars().to_dicts()]  # fmt: skip
+    assert rows_seen == [2, 3, 4, 5, 6]
+    assert book.sheet_names[4] == "账簿缺失"
 
 
 def test_recovery_in_bulk_from_the_rows_missing_on_the_platform(org, admin):
@@ -215,7 +249,8 @@ def test_the_command_prints_the_issue_json_and_writes_the_workbook(org, tmp_path
                  "--to", "2025-05-31", "--json", "--xlsx", str(out_xlsx))  # fmt: skip
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"matched", "missing_on_platform", "missing_in_ledger", "mismatched",
-                        "probable_typos", "partial"}  # fmt: skip
+                        "probable_typos", "partial", "problems"}  # fmt: skip
+    assert out["problems"] == []
     assert out["matched"] == 1
     assert out["missing_on_platform"] == [
         {"row": 5, "code": "", "number": missing_number, "issue_date": "2025-05-20",
@@ -236,14 +271,83 @@ def test_the_command_prints_the_issue_json_and_writes_the_workbook(org, tmp_path
                                  "ledger": "25112000000000800010",
                                  "platform": typo_of.number}  # fmt: skip
     assert out["partial"] == [
-        {"row": 6, "kind": "duplicate_row", "rows": [2, 6], "numbers": [],
-         "ledger_number": matched.number, "message": "与第 2 行是同一张发票，重复记账"}
+        {"row": 6, "kind": "duplicate_row", "rows": [2, 6], "numbers": [matched.number],
+         "ledger_number": matched.number,
+         "message": f"与第 2 行是同一张发票 {matched.number}，重复记账"}
     ]  # fmt: skip
     book = fastexcel.read_excel(out_xlsx.read_bytes())
     assert book.load_sheet("一致").to_polars().height == 1
     assert book.load_sheet("信息不一致").to_polars().to_dicts()[0][
         "不一致的字段（账簿 → 平台）"
     ] == ("价税合计：1.00 → 106.00")
+
+
+def test_the_command_json_lists_the_values_it_could_not_read(org, tmp_path, capsys):
+    invoice = sold(org)
+    path = tmp_path / "l.csv"
+    path.write_bytes(csv_bytes([row_of(invoice, 价税合计="12,3x"), {"价税合计": "5.00"}]))
+    call_command("reconcile", str(path), "--org", org.tax_id, "--json")
+    out = json.loads(capsys.readouterr().out)
+    assert out["problems"] == [
+        {"row": 2, "column": "价税合计", "code": "amount_invalid",
+         "message": "无法识别的金额“12,3x”"},
+        {"row": 3, "column": "发票号码", "code": "number_missing",
+         "message": "没有发票号码，这一行未参与对账"},
+    ]  # fmt: skip
+    assert out["matched"] == 1
+
+
+def test_one_invoice_booked_as_two_rows_is_one_partial_item_in_the_json(org, tmp_path, capsys):
+    invoice = sold(org, number="26112000000000889710", amount="42486.50")
+    assert str(invoice.total) == "45035.69"
+    rows = [row_of(invoice, 金额="", 税额="", 价税合计="40,000.00"),
+            row_of(invoice, 金额="", 税额="", 价税合计="5,035.69")]  # fmt: skip
+    path = tmp_path / "l.csv"
+    path.write_bytes(csv_bytes(rows))
+    call_command("reconcile", str(path), "--org", org.tax_id, "--json")
+    out = json.loads(capsys.readouterr().out)
+    assert out["mismatched"] == [] and out["matched"] == 0
+    (item,) = out["partial"]
+    assert (item["kind"], item["rows"], item["numbers"]) == (
+        "many_rows_one_invoice",
+        [2, 3],
+        [invoice.number],
+    )
+
+
+def test_an_unclosed_quote_is_refused_naming_the_line(org, admin, tmp_path):
+    invoice = sold(org)
+    data = (
+        f'发票号码,价税合计,备注\r\n{invoice.number},106.00,"说明\r\n{number()},1.00,正常\r\n'
+    ).encode()
+    path = tmp_path / "l.csv"
+    path.write_bytes(data)
+    with pytest.raises(CommandError, match=r"第 2 行.*引号"):
+        call_command("reconcile", str(path), "--org", org.tax_id)
+    job = services.reconciliation_create(
+        actor=admin, organization=org, data=data, name="台账.csv", background=False
+    )
+    assert job.status == ReconciliationStatus.FAILED
+    assert job.error.startswith("第 2 行") and "引号" in job.error
+
+
+def test_recovery_marks_rows_whose_number_is_written_in_full_width(org, admin):
+    full_width = "２５１１２００００００００００７７７７１"
+    frame = engine.compare(
+        pl.DataFrame({"row": [2], "code": [""], "number": [full_width],
+                      "issue_date": [DAY], "total": [10600]}),
+        engine.empty_platform(),
+        scope=engine.Scope(tax_id=org.tax_id, side="seller"),
+    ).frame()  # fmt: skip
+    job = Reconciliation.objects.create(
+        organization=org, created_by=admin, file_name="台账.csv", side="seller",
+        status=ReconciliationStatus.DONE,
+    )  # fmt: skip
+    job.result.save("result.parquet", ContentFile(results.write(frame)))
+    (application,) = services.reconciliation_recover(actor=admin, job=job, rows=None)
+    assert application.number == "25112000000000077771"
+    job.refresh_from_db()
+    assert job.recoveries == {"2": application.pk}
 
 
 def test_the_command_summary_and_its_errors(org, tmp_path, capsys):
@@ -259,3 +363,18 @@ def test_the_command_summary_and_its_errors(org, tmp_path, capsys):
         call_command("reconcile", str(bad), "--org", org.tax_id)
     with pytest.raises(CommandError, match="平台上没有"):
         call_command("reconcile", str(path), "--org", "91110000000000000X")
+
+
+def test_the_stored_result_is_the_same_from_the_categories_or_one_frame():
+    result = engine.compare(
+        pl.DataFrame({"row": [3, 2, 4], "code": ["", "", ""],
+                      "number": ["25112000000000000003", "25112000000000000002",
+                                 "25112000000000000001"], "total": [1, 2, 3]}),
+        pl.DataFrame([{"id": 1, "code": "", "number": "25112000000000000001", "total": 3,
+                       "status": 0, "is_red": False}], schema=engine.PLATFORM_COLUMNS),
+        scope=engine.Scope(tax_id="91110108MA01YF8K3U"),
+    )  # fmt: skip
+    whole = pl.read_parquet(io.BytesIO(results.write(result.frame())))
+    parts = pl.read_parquet(io.BytesIO(results.write(result.frames)))
+    assert parts.equals(whole)
+    assert parts["row"].to_list() == [4, 2, 3]

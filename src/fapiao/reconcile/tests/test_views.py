@@ -53,6 +53,18 @@ def test_uploading_a_ledger_shows_the_categories_and_a_typo_pair(signed_in, org)
     assert "有一位数字输错" in body
 
 
+def test_a_ledger_with_an_unclosed_quote_shows_why_it_failed(signed_in, org):
+    data = f'发票号码,价税合计\r\n{number()},"106.00\r\n{number()},1.00\r\n'.encode()
+    response = signed_in.post(
+        reverse("reconcile_new"),
+        {"file": SimpleUploadedFile("台账.csv", data), "side": "both"},
+    )
+    job = Reconciliation.objects.get()
+    assert job.status == ReconciliationStatus.FAILED
+    body = signed_in.get(response["Location"]).content.decode()
+    assert "第 2 行" in body and "引号" in body and "ComputeError" not in body
+
+
 def test_a_period_ending_before_it_starts_is_refused(signed_in):
     response = upload(signed_in, [], date_from="2025-05-02", date_to="2025-05-01")
     assert "截止日期早于起始日期" in response.content.decode()

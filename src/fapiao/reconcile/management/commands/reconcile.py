@@ -6,7 +6,8 @@ With --json, one JSON object: {"matched": n, "missing_on_platform": [...], "miss
 [...], "mismatched": [...], "probable_typos": [...], "partial": [...]}; each item names the
 ledger row (as Excel numbers it: the header is row 1) and/or the invoice number, and mismatches
 and typos list the fields with both values. Values the ledger has that cannot be read are
-reported on stderr (the row still takes part). --xlsx writes the Excel export (one sheet per
+reported on stderr and, with --json, under "problems" as {row, column, code, message} (the row
+still takes part). --xlsx writes the Excel export (one sheet per
 category). Exit code 1 when the ledger cannot be read or has no invoice-number column.
 """
 
@@ -75,12 +76,19 @@ class Command(BaseCommand):
             raise CommandError(refused.message) from refused
         for problem in parsed.problems:
             self.stderr.write(f"第 {problem.row} 行“{problem.column}”：{problem.message}")
+        if parsed.problem_count > len(parsed.problems):
+            self.stderr.write(
+                f"（共 {parsed.problem_count} 处无法读取的值，"
+                f"以上列出前 {len(parsed.problems)} 处）"
+            )
         frame = result.frame()
         if xlsx:
             content = io.BytesIO(results.write(frame))
             Path(xlsx).write_bytes(results.workbook(content))
         if json:
-            self.stdout.write(jsonlib.dumps(results.as_json(frame), ensure_ascii=False))
+            out = results.as_json(frame)
+            out["problems"] = [p.as_dict() for p in parsed.problems]
+            self.stdout.write(jsonlib.dumps(out, ensure_ascii=False))
             return
         period = f"{start or '—'} 至 {stop or '—'}"
         self.stdout.write(
