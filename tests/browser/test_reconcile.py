@@ -72,7 +72,7 @@ def _ledger(tmp_path: Path, month: str, sales: list[tuple]) -> tuple[Path, dict]
     assert len(blue) >= 5, sales
     left_out, changed, typo_of, split = blue[0], blue[1], blue[2], blue[3]
     typo = typo_of[0][:10] + str((int(typo_of[0][10]) + 1) % 10) + typo_of[0][11:]
-    missing = [numbers.digital_number(int(month[:4]), "11", "2", 880_000 + i) for i in (1, 2)]
+    missing = [numbers.digital_number(int(month[:4]), "11", "2", 870_000 + i) for i in (1, 2)]
     rows = []
     for number, day, total, buyer, buyer_tax_id in sales:
         if number == left_out[0]:
