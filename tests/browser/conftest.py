@@ -183,8 +183,11 @@ def browser():
             f"Debian's chromium is required for the browser tests ({CHROMIUM} is missing): "
             "apt-get install chromium"
         )
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # One server on a two-core machine also runs its task worker (imports, reconciliations,
+    # e-mails): a page may take a few seconds under that load. Assertions wait up to 15 s.
+    expect.set_options(timeout=15_000)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
