@@ -44,8 +44,15 @@ class Invoice(models.Model):
     issue_date = models.DateField(_("开票日期"))
     issued_at = models.DateTimeField(_("开票时间"), null=True, blank=True)
 
+    # No single-column indexes on the organizations: every composite index below leads with one
+    # of them, which serves the foreign-key lookups as well (and a bulk import writes less).
     seller_org = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="sales"
+        Organization,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="sales",
+        db_index=False,
     )
     seller_name = models.CharField(_("销售方名称"), max_length=200)
     seller_tax_id = models.CharField(_("销售方纳税人识别号"), max_length=26)
@@ -55,7 +62,12 @@ class Invoice(models.Model):
     seller_bank_account = models.CharField(_("销售方银行账号"), max_length=40, blank=True)
 
     buyer_org = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="purchases"
+        Organization,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="purchases",
+        db_index=False,
     )
     buyer_name = models.CharField(_("购买方名称"), max_length=200)
     buyer_tax_id = models.CharField(_("购买方纳税人识别号"), max_length=26, blank=True)
@@ -162,7 +174,10 @@ class Invoice(models.Model):
 class InvoiceLine(models.Model):
     """One line of an invoice (货物或应税劳务、服务)."""
 
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    # Indexed by the unique (invoice, position) constraint, which leads with it.
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.CASCADE, related_name="lines", db_index=False
+    )
     position = models.PositiveSmallIntegerField(_("序号"))
     name = models.CharField(_("项目名称"), max_length=200)
     tax_code = models.CharField(_("税收分类编码"), max_length=19, blank=True)
