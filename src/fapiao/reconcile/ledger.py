@@ -192,43 +192,12 @@ MAX_PROBLEMS = 1000  # kept for the page; the count covers them all
 
 
 def read_table(data: bytes, name: str = "") -> reading.Table:
+    """The import's reader: it names what is wrong with a file it cannot read as a table
+    (e.g. the line where a quote opens and never closes)."""
     try:
         return reading.read(data, name)
     except FileError as refused:
         raise LedgerError(refused.code, refused.message) from refused
-    except pl.exceptions.ComputeError as failure:
-        # polars refuses a CSV whose quotes do not pair (a field opened with " and never
-        # closed swallows the rest of the file): say so, with the line where it starts.
-        line = unpaired_quote_line(data)
-        if line is not None:
-            raise LedgerError(
-                "csv_quote",
-                f'第 {line} 行引号不配对：这一行的某个单元格以英文双引号（"）开头却没有结束，'
-                "之后的内容都被当成了这个单元格。请删去多余的引号或补上结束的引号后重新上传",
-            ) from failure
-        raise LedgerError(
-            "csv_malformed",
-            "无法按 CSV 读取这个文件（格式不规范，可能是引号或分隔符有误）：请用 Excel 打开后"
-            "另存为 CSV 或 XLSX 再上传",
-        ) from failure
-
-
-def unpaired_quote_line(data: bytes) -> int | None:
-    """The line (1 = the first) where a quoted CSV field opens and never closes, or None.
-
-    Quotes toggle the quoted state ("" inside a quoted field toggles twice); a quoted field may
-    hold line breaks, so the state carries over lines. The quote left open at the end is the
-    culprit, and the line it opened on is the answer."""
-    try:
-        text, _encoding = reading.decode(data)
-    except FileError:
-        return None
-    quoted, opened_on = False, None
-    for line, chunk in enumerate(text.splitlines(), 1):
-        if chunk.count('"') % 2:  # an odd count flips the state: this line opens or closes one
-            quoted = not quoted
-            opened_on = line if quoted else None
-    return opened_on
 
 
 def read(
