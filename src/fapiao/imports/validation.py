@@ -109,7 +109,9 @@ PROBLEM_SCHEMA = {
 }
 
 
-class _Problems:
+class Problems:
+    """Rejections collected per column (shared with the ledger reader of reconciliation)."""
+
     def __init__(self, headers: dict[str, str]):
         self.headers = headers
         self.frames: list[pl.DataFrame] = []
@@ -172,7 +174,7 @@ def _via_distinct(values: pl.Series, fn: Callable, dtype: pl.DataType) -> pl.Ser
 _PLAIN = r"^[\x21-\x7e]*$"  # printable ASCII without spaces
 
 
-def _codes(values: pl.Series) -> pl.Series:
+def normalize_codes(values: pl.Series) -> pl.Series:
     """rules.text.normalize_code, vectorised where the value is plain ASCII."""
     plain = values.str.contains(_PLAIN)
     odd = values.filter(~plain.fill_null(True) & values.is_not_null())
@@ -222,7 +224,7 @@ def _decimal_parts(values: pl.Series) -> pl.DataFrame:
     return parts.with_columns(ok=pl.Series(matched & has_digits).fill_null(False))
 
 
-def _money(values: pl.Series) -> pl.DataFrame:
+def money_cents(values: pl.Series) -> pl.DataFrame:
     """cents (Int64), and why a present value is refused: bad, precision, too_large."""
     p = _decimal_parts(values)
     frac = pl.col("frac")
@@ -350,10 +352,10 @@ def build(table: Table, mapping: dict[str, str], ctx: Context, *, release: bool 
     df = _select(table, mapping, present)
     if release:  # the caller is done with the file's cells: free them for the checks
         table.frame = table.frame.clear()
-    problems = _Problems(headers)
+    problems = Problems(headers)
 
     df = _check_numbers(df, ctx, problems)
-    df = _check_dates(df, ctx, problems)
+    df = check_dates(df, ctx, problems)
     df = _check_parties(df, ctx, problems)
     df = _check_texts(df, problems)
     df = _check_types_and_status(df, ctx, problems)
@@ -391,14 +393,14 @@ def _select(table: Table, mapping: dict[str, str], present: set[str]) -> pl.Data
     return df if df[ROW].is_sorted() else df.sort(ROW)  # file order, whatever the engine did
 
 
-def _check_numbers(df: pl.DataFrame, ctx: Context, problems: _Problems) -> pl.DataFrame:
+def _check_numbers(df: pl.DataFrame, ctx: Context, problems: Problems) -> pl.DataFrame:
     digital = df["digital_number"]
     number_raw = pl.select(pl.coalesce(digital, df["number"])).to_series().fill_null("")
     code_raw = pl.select(
         pl.when(digital.is_not_null()).then(pl.lit("")).otherwise(df["code"])
     ).to_series()
-    code = _codes(code_raw.fill_null(""))
-    number = _codes(number_raw)
+    code = normalize_codes(code_raw.fill_null(""))
+    number = normalize_codes(number_raw)
     this_year = ctx.today.year
     num, cod = pl.col("n"), pl.col("c")
     fast_digital = (
@@ -466,7 +468,7 @@ _DATE_YMD = (
 )
 
 
-def _check_dates(df: pl.DataFrame, ctx: Context, problems: _Problems) -> pl.DataFrame:
+def check_dates(df: pl.DataFrame, ctx: Context, problems: Problems) -> pl.DataFrame:
     raw = df["issue_date"]
     s = raw.str.normalize("NFKC").str.replace_all(r"\s+", " ").str.strip_chars()
     ymd = s.str.extract_groups(_DATE_YMD)
@@ -543,9 +545,9 @@ _VERDICT = pl.Struct(
 )
 
 
-def _check_parties(df: pl.DataFrame, ctx: Context, problems: _Problems) -> pl.DataFrame:
-    seller = _codes(df["seller_tax_id"])
-    buyer = _codes(df["buyer_tax_id"])
+def _check_parties(df: pl.DataFrame, ctx: Context, problems: Problems) -> pl.DataFrame:
+    seller = normalize_codes(df["seller_tax_id"])
+    buyer = normalize_codes(df["buyer_tax_id"])
     ids = pl.concat([seller, buyer]).drop_nulls().unique()
     verdicts = pl.DataFrame({"id": ids}).with_columns(
         v=pl.Series(
@@ -605,7 +607,7 @@ def _check_parties(df: pl.DataFrame, ctx: Context, problems: _Problems) -> pl.Da
     return df.drop("seller_v", "buyer_v")
 
 
-def _check_texts(df: pl.DataFrame, problems: _Problems) -> pl.DataFrame:
+def _check_texts(df: pl.DataFrame, problems: Problems) -> pl.DataFrame:
     for key, label in (("seller_name", "销售方名称"), ("buyer_name", "购买方名称")):
         problems.add(df, pl.col(key).is_null(), key, E.VALUE_MISSING, f"请填写{label}")
     for key, limit in _TEXT_LIMITS.items():
@@ -621,7 +623,7 @@ def _check_texts(df: pl.DataFrame, problems: _Problems) -> pl.DataFrame:
                 pl.col(key).str.len_chars(),
             ),
         )
-    tax_code = _codes(df["tax_code"])
+    tax_code = normalize_codes(df["tax_code"])
     df = df.with_columns(tax_code_n=tax_code)
     problems.add(
         df,
@@ -633,7 +635,7 @@ def _check_texts(df: pl.DataFrame, problems: _Problems) -> pl.DataFrame:
     return df
 
 
-def _check_types_and_status(df: pl.DataFrame, ctx: Context, problems: _Problems) -> pl.DataFrame:
+def _check_types_and_status(df: pl.DataFrame, ctx: Context, problems: Problems) -> pl.DataFrame:
     type_v = _via_distinct(df["type_code"], type_code_of, pl.String)
     status_v = _via_distinct(df["status"], lambda v: _status_index().get(_header_key(v)), pl.Int16)
     df = df.with_columns(
@@ -725,10 +727,10 @@ _RATE = pl.Struct(
 )
 
 
-def _check_amounts(df: pl.DataFrame, problems: _Problems, present: set[str]) -> pl.DataFrame:
+def _check_amounts(df: pl.DataFrame, problems: Problems, present: set[str]) -> pl.DataFrame:
     labels = {"amount": "金额", "tax": "税额", "total": "价税合计"}
     for key, label in labels.items():
-        m = _money(df[key])
+        m = money_cents(df[key])
         df = df.with_columns(m["cents"].alias(f"{key}_c"), m["bad"].alias(f"{key}_bad"))
         df = df.with_columns(
             (m["bad"] | m["precision"] | m["too_large"]).alias(f"{key}_bad"),
@@ -896,7 +898,7 @@ def _price_mismatches(df: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _group(df: pl.DataFrame, problems: _Problems, *, has_items: bool) -> pl.DataFrame:
+def _group(df: pl.DataFrame, problems: Problems, *, has_items: bool) -> pl.DataFrame:
     """Rows → invoices (`unit`, numbered in file order). A row whose number is unusable is an
     invoice of its own. With an item column, the rows of one invoice are its lines; without,
     a repeated invoice is a duplicate row (identical) or a conflict (different)."""
@@ -970,7 +972,7 @@ def _group(df: pl.DataFrame, problems: _Problems, *, has_items: bool) -> pl.Data
     return df.drop("sig")
 
 
-def _check_invoice_arithmetic(df: pl.DataFrame, problems: _Problems) -> pl.DataFrame:
+def _check_invoice_arithmetic(df: pl.DataFrame, problems: Problems) -> pl.DataFrame:
     live = ~pl.col("dup_row")
     df = df.with_columns(
         sum_a=pl.col("a1").filter(live).sum().over("inv"),
@@ -1022,7 +1024,7 @@ def _check_invoice_arithmetic(df: pl.DataFrame, problems: _Problems) -> pl.DataF
     return df
 
 
-def _infer_rates(df: pl.DataFrame, problems: _Problems) -> pl.DataFrame:
+def _infer_rates(df: pl.DataFrame, problems: Problems) -> pl.DataFrame:
     """A line needs a rate: where the row has none, the known rate that its tax fits best."""
     a1, t1 = pl.col("a1"), pl.col("t1")
     need = pl.col("rate_e4").is_null() & ~pl.col("rate_bad") & a1.is_not_null() & t1.is_not_null()
@@ -1064,7 +1066,7 @@ def _infer_rates(df: pl.DataFrame, problems: _Problems) -> pl.DataFrame:
 
 
 def _finish(
-    df: pl.DataFrame, problems: _Problems, ctx: Context
+    df: pl.DataFrame, problems: Problems, ctx: Context
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     bad_rows = problems.bad_rows()
     df = df.with_columns(row_bad=pl.col(ROW).is_in(bad_rows.implode()))

@@ -261,8 +261,8 @@ def parse(table: reading.Table, mapping: dict[str, str], *, today: dt.date) -> L
     code_raw = df.select(
         pl.when(pl.col("digital_number").is_not_null()).then(pl.lit("")).otherwise("code")
     ).to_series()
-    number = validation._codes(number_raw.fill_null("")).str.strip_chars_start("'")
-    code = validation._codes(code_raw.fill_null("")).str.strip_chars_start("'")
+    number = validation.normalize_codes(number_raw.fill_null("")).str.strip_chars_start("'")
+    code = validation.normalize_codes(code_raw.fill_null("")).str.strip_chars_start("'")
     number_key = "digital_number" if "digital_number" in present else "number"
     # Excel keeps a long number typed as a number in 15 significant digits: the rest is lost.
     mangled = number.str.contains(r"^[0-9.]+E\+?[0-9]+$")
@@ -293,9 +293,9 @@ def parse(table: reading.Table, mapping: dict[str, str], *, today: dt.date) -> L
         iso = pl.select(pl.when(iso >= validation.EARLIEST_DATE).then(iso)).to_series()
         other = df["issue_date"].is_not_null() & iso.is_null()
         if other.any():
-            date_problems = validation._Problems({"issue_date": headers["issue_date"]})
+            date_problems = validation.Problems({"issue_date": headers["issue_date"]})
             ctx = validation.Context(tax_id="", today=today)
-            checked = validation._check_dates(
+            checked = validation.check_dates(
                 df.filter(other).select(ROW, "issue_date"), ctx, date_problems
             )
             iso = iso.scatter(other.arg_true(), checked["issue_date_v"])
@@ -310,7 +310,7 @@ def parse(table: reading.Table, mapping: dict[str, str], *, today: dt.date) -> L
         if key not in present:
             df = df.with_columns(pl.lit(None, dtype=pl.Int64).alias(key))
             continue
-        money = validation._money(df[key])
+        money = validation.money_cents(df[key])
         raw = pl.col(key)
         add(money["bad"], key, "amount_invalid", pl.format("无法识别的金额“{}”", raw))
         add(money["precision"], key, "amount_precision", pl.format("金额“{}”超过两位小数", raw))
@@ -318,9 +318,9 @@ def parse(table: reading.Table, mapping: dict[str, str], *, today: dt.date) -> L
         df = df.with_columns(money["cents"].alias(key))
 
     for key in ("counterparty_tax_id", "seller_tax_id", "buyer_tax_id"):
-        df = df.with_columns(validation._codes(df[key].fill_null("")).alias(key)).with_columns(
-            pl.when(pl.col(key) != "").then(pl.col(key)).alias(key)
-        )
+        df = df.with_columns(
+            validation.normalize_codes(df[key].fill_null("")).alias(key)
+        ).with_columns(pl.when(pl.col(key) != "").then(pl.col(key)).alias(key))
     if "type_code" in present:
         types = {v: validation.type_code_of(v) or "" for v in df["type_code"].drop_nulls().unique()}
         df = df.with_columns(pl.col("type_code").replace_strict(types, default=""))
