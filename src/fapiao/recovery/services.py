@@ -375,14 +375,19 @@ STEP_TEXT = {
 }
 
 
+def step_text(application: RecoveryApplication, step: str) -> tuple[str, str]:
+    """The subject and opening sentence telling the applicant about a step (notice and email)."""
+    subject, opening = STEP_TEXT[step]
+    due = timezone.localtime(application.due_at) if application.due_at else None
+    return subject, opening.format(
+        days=sla.REVIEW_WORKING_DAYS, due=f"{due:%Y-%m-%d %H:%M}" if due else ""
+    )
+
+
 def _notify(application: RecoveryApplication, step: str) -> None:
     from fapiao.recovery.tasks import recovery_notify
 
-    subject, opening = STEP_TEXT[step]
-    due = timezone.localtime(application.due_at) if application.due_at else None
-    opening = opening.format(
-        days=sla.REVIEW_WORKING_DAYS, due=f"{due:%Y-%m-%d %H:%M}" if due else ""
-    )
+    subject, opening = step_text(application, step)
     body = f"发票 {application.identity}：{opening}"
     if application.staff_reason and step in ("more_info", "rejected", "reminded"):
         label = "驳回原因" if step == "rejected" else "需要补充"
@@ -918,13 +923,19 @@ def recovery_remind_one(*, application_id: int, episode: str, now: dt.datetime |
         if last < application.decided_at:
             last = application.decided_at
         if now - last >= REMIND_EVERY:
-            application.reminded_at = last = now
-            application.save(update_fields=["reminded_at"])
-            waited = (now - application.decided_at).days
-            _log(application, None, EventCode.RECOVERY_REMINDED,
-                 f"提醒申请人补充材料（已等待 {waited} 天）", days=waited)  # fmt: skip
-            _notify(application, "reminded")
+            _remind(application, now)
+            last = now
         _remind_later(application, after=last + REMIND_EVERY)
+
+
+def _remind(application: RecoveryApplication, now: dt.datetime) -> None:
+    """Remind the applicant of a locked application that they owe material, and log it."""
+    application.reminded_at = now
+    application.save(update_fields=["reminded_at"])
+    waited = (now - application.decided_at).days if application.decided_at else 0
+    _log(application, None, EventCode.RECOVERY_REMINDED,
+         f"提醒申请人补充材料（已等待 {waited} 天）", days=waited)  # fmt: skip
+    _notify(application, "reminded")
 
 
 def recovery_remind(*, now: dt.datetime | None = None) -> int:
@@ -945,12 +956,7 @@ def recovery_remind(*, now: dt.datetime | None = None) -> int:
             )
             if application.status != RecoveryStatus.MORE_INFO:
                 continue
-            application.reminded_at = now
-            application.save(update_fields=["reminded_at"])
-            waited = (now - application.decided_at).days if application.decided_at else 0
-            _log(application, None, EventCode.RECOVERY_REMINDED,
-                 f"提醒申请人补充材料（已等待 {waited} 天）", days=waited)  # fmt: skip
-            _notify(application, "reminded")
+            _remind(application, now)
             reminded += 1
     return reminded + _remind_drafts(now)
 

@@ -4,7 +4,6 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.tasks import task
 from django.urls import reverse
-from django.utils import timezone
 
 
 @task()
@@ -19,7 +18,7 @@ def recovery_remind_due(*, application_id: int, episode: str) -> None:
 def recovery_notify(*, application_id: int, step: str) -> None:
     """Tell the applicant where their 补录 application stands."""
     from fapiao.recovery.models import RecoveryApplication
-    from fapiao.recovery.services import STEP_TEXT
+    from fapiao.recovery.services import step_text
 
     application = RecoveryApplication.objects.select_related(
         "applicant", "organization", "invoice"
@@ -27,14 +26,7 @@ def recovery_notify(*, application_id: int, step: str) -> None:
     applicant = application.applicant
     if not applicant.email:
         return
-    subject, opening = STEP_TEXT[step]
-    from fapiao.recovery import sla
-
-    due = application.due_at
-    opening = opening.format(
-        days=sla.REVIEW_WORKING_DAYS,
-        due=f"{timezone.localtime(due):%Y-%m-%d %H:%M}" if due else "",
-    )
+    subject, opening = step_text(application, step)
     link = settings.SITE_URL + reverse("recovery_detail", args=[application.pk])
     lines = [
         f"{applicant.get_full_name() or applicant.email}，您好：",
