@@ -13,13 +13,10 @@ answer nor the queries run depend on its fields.
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import urlencode
 
-import polars as pl
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.urls import NoReverseMatch, reverse
@@ -785,7 +782,7 @@ def _imports_pending(organization: Organization, query: FinderQuery) -> list[Dia
     )
     diagnoses = []
     if query.number:
-        diagnoses += _rejected_rows(query.number, [j for j in recent if j.rejected])
+        diagnoses += _rejected_rows(query, [j for j in recent if j.rejected])
     for job in recent:
         if job.status == ImportStatus.DONE:
             continue
@@ -822,90 +819,44 @@ def _imports_pending(organization: Organization, query: FinderQuery) -> list[Dia
     return diagnoses
 
 
-def _rejected_rows(number: str, jobs) -> list[Diagnosis]:
-    """Rows of recent imports that were rejected and carry this number. The problems record
-    rows, not numbers: the numbers of an import's rejected rows are read from its stored file
-    once (files up to REJECTED_FILE_LIMIT) and kept by import, file and modification time."""
+def _rejected_rows(query: FinderQuery, jobs) -> list[Diagnosis]:
+    """Rows of these imports that were rejected and carry this number: one query, led by the
+    problems' number index, whatever the number of imports and rows. A row whose 发票代码 was
+    read and differs from the one entered is another invoice.
+
+    Problems record the row's number since imports migration 0002; those of imports run before
+    have none, so those imports are not diagnosed by number (their files are not read again)."""
     from fapiao.imports.models import ImportProblem
 
+    if not jobs:
+        return []
+    problems = ImportProblem.objects.filter(
+        invoice_number=query.number, invoice_import__in=[job.pk for job in jobs], is_warning=False
+    )
+    if query.code:
+        problems = problems.filter(invoice_code__in=[query.code, ""])
+    by_job: dict[int, list] = {}
+    for problem in problems.order_by("row", "id"):
+        by_job.setdefault(problem.invoice_import_id, []).append(problem)
     diagnoses = []
     for job in jobs:
-        rows = _rejected_numbers(job).get(number)
-        if not rows:
-            continue
-        problems = list(
-            ImportProblem.objects.filter(invoice_import=job, is_warning=False, row__in=rows)
-        )
-        if not problems:
+        found = by_job.get(job.pk)
+        if not found:
             continue
         diagnoses.append(
             Diagnosis(
                 Code.SYNC_PENDING,
                 f"这张发票在贵单位的批量导入“{job.file_name}”中被拒绝了"
-                f"（第 {problems[0].row} 行）：按原因改正后重新导入即可。",
+                f"（第 {found[0].row} 行）：按原因改正后重新导入即可。",
                 score=93,
                 evidence=[
-                    f"第 {p.row} 行 {p.column}：{p.message}".replace(" ：", "：") for p in problems
+                    f"第 {p.row} 行 {p.column}：{p.message}".replace(" ：", "：") for p in found
                 ],
                 steps=_steps(("下载未导入的行", "import_rejected", [job.pk], None))
                 + _steps(("查看这次导入", "import_detail", [job.pk], None)),
             )
         )
     return diagnoses
-
-
-REJECTED_FILE_LIMIT = 20 * 1024 * 1024  # bytes: a larger import file is not re-read by the finder
-_REJECTED_CACHE_SIZE = 64
-_rejected_cache: OrderedDict[tuple, dict[str, list[int]]] = OrderedDict()
-_rejected_lock = threading.Lock()
-
-
-def _rejected_numbers(job) -> dict[str, list[int]]:
-    """{normalized number: [row, ...]} of the import's rejected rows ({} when unknown)."""
-    from fapiao.imports import reading
-    from fapiao.imports.models import ImportProblem
-
-    header = (job.mapping or {}).get("number")
-    if not header or not job.file:
-        return {}
-    storage, name = job.file.storage, job.file.name
-    try:
-        size = storage.size(name)
-        try:
-            modified = storage.get_modified_time(name).timestamp()
-        except NotImplementedError:
-            modified = None
-    except OSError:
-        return {}
-    key = (job.pk, name, header, size, modified, job.rejected)
-    with _rejected_lock:
-        cached = _rejected_cache.get(key)
-        if cached is not None:
-            _rejected_cache.move_to_end(key)
-            return cached
-    numbers_: dict[str, list[int]] = {}
-    if size <= REJECTED_FILE_LIMIT:
-        rejected = set(
-            ImportProblem.objects.filter(invoice_import=job, is_warning=False).values_list(
-                "row", flat=True
-            )
-        )
-        try:
-            with job.file.open("rb") as stored:
-                table = reading.read(stored.read(), job.file_name)
-        except (OSError, reading.FileError, ValueError):
-            table = None
-        if rejected and table is not None and header in table.headers:
-            column = f"c{table.headers.index(header)}"
-            frame = table.frame.select(reading.ROW, column)
-            for row, value in frame.filter(pl.col(reading.ROW).is_in(sorted(rejected))).iter_rows():
-                if value:
-                    numbers_.setdefault(nearmatch.normalize(value), []).append(row)
-    with _rejected_lock:
-        _rejected_cache[key] = numbers_
-        while len(_rejected_cache) > _REJECTED_CACHE_SIZE:
-            _rejected_cache.popitem(last=False)
-    return numbers_
 
 
 def _not_on_platform() -> Diagnosis:

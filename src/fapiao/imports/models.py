@@ -103,7 +103,8 @@ class InvoiceImport(models.Model):
 
 class ImportProblem(models.Model):
     """A rejected row's reason (or a warning on an imported row): where, a stable code, and a
-    Chinese message."""
+    Chinese message; and the row's invoice, so the finder can tell that a number it is asked
+    for was in a rejected row without reading the file again."""
 
     invoice_import = models.ForeignKey(
         InvoiceImport, on_delete=models.CASCADE, related_name="problems"
@@ -113,11 +114,25 @@ class ImportProblem(models.Model):
     code = models.CharField(_("错误代码"), max_length=40)
     message = models.CharField(_("说明"), max_length=500)
     is_warning = models.BooleanField(default=False)
+    # The row's 发票号码 as the import read it (full-width to ASCII, spaces dropped); where it
+    # could not be read, the text the row has (normalized as the finder normalizes what it is
+    # asked, cut to 40 characters); "" for a row without any, and for the problems stored
+    # before this column existed.
+    invoice_number = models.CharField(_("发票号码"), max_length=40, blank=True, default="")
+    # The 发票代码, only where the identity was read ("" for 数电 invoices and unreadable rows).
+    invoice_code = models.CharField(_("发票代码"), max_length=12, blank=True, default="")
 
     class Meta:
         ordering = ["invoice_import", "row", "id"]
         indexes = [
-            models.Index(fields=["invoice_import", "is_warning", "row"], name="import_problem_row")
+            models.Index(fields=["invoice_import", "is_warning", "row"], name="import_problem_row"),
+            # The finder: the rejections of a few imports with this number. All three columns
+            # are equalities, so the planner prefers it to import_problem_row (two) even
+            # without statistics.
+            models.Index(
+                fields=["invoice_number", "invoice_import", "is_warning"],
+                name="import_problem_number",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -29,7 +29,7 @@ from fapiao.imports import fields
 from fapiao.imports.errors import ImportErrorCode as E
 from fapiao.imports.reading import ROW, Table
 from fapiao.invoices.models import MONEY, Invoice, InvoiceLine, InvoiceStatus
-from fapiao.rules import RulesError, numbers, regions, tax, text, types, uscc
+from fapiao.rules import RulesError, nearmatch, numbers, regions, tax, text, types, uscc
 from fapiao.rules.problems import ProblemCode as P
 from fapiao.rules.problems import errors as errors_of
 from fapiao.rules.problems import warnings as warnings_of
@@ -92,7 +92,8 @@ class Plan:
     rows: int  # data rows (blank rows are not counted)
     units: pl.DataFrame  # one per invoice, in file order (`inv` 0, 1, ...)
     lines: pl.DataFrame  # lines of the valid invoices
-    problems: pl.DataFrame  # inv, row, column, code, message, is_warning
+    # inv, row, column, code, message, is_warning, invoice_number, invoice_code
+    problems: pl.DataFrame
     headers: dict[str, str]  # field key → the file's header (or the field's label)
 
     @property
@@ -455,11 +456,17 @@ def _check_numbers(df: pl.DataFrame, ctx: Context, problems: Problems) -> pl.Dat
         orient="row",
     )
     pairs = pairs.join(ok_slow, on=ROW, how="left", maintain_order="left")
-    return df.with_columns(
+    df = df.with_columns(
         code_n=pl.when(pairs["fast"]).then(pairs["c"]).otherwise(pairs["c2"]),
         number_n=pl.when(pairs["fast"]).then(pairs["n"]).otherwise(pairs["n2"]),
         type_hint=pairs["type_hint"],
     )
+    # An unreadable number as the finder would be asked it (full-width to ASCII, no spaces, the
+    # letters as typed): its problems carry it, so that the finder can still say why.
+    unread = pl.select(
+        pl.when(df["number_n"].is_null() & (number_raw != "")).then(number_raw)
+    ).to_series()
+    return df.with_columns(number_typed=_via_distinct(unread, nearmatch.normalize, pl.String))
 
 
 _DATE_YMD = (
@@ -1158,9 +1165,17 @@ def _lines(df: pl.DataFrame, makes_lines: bool) -> pl.DataFrame:
 
 
 def _attach_units(problems: pl.DataFrame, df: pl.DataFrame) -> pl.DataFrame:
-    units = df.select(pl.col(ROW).alias("row"), "inv")
+    """Each problem with its invoice (`inv`) and the row's 发票号码 and 发票代码 as read; where
+    the number could not be read, the text the row has instead, and no code."""
+    units = df.select(pl.col(ROW).alias("row"), "inv", "number_n", "number_typed", "code_n")
+    read = pl.col("number_n").is_not_null()
     return (
         problems.join(units, on="row", how="left")
         .unique(["row", "column", "code", "message"], maintain_order=True)
         .sort("inv", "row", maintain_order=True)
+        .with_columns(
+            invoice_number=pl.coalesce("number_n", "number_typed", pl.lit("")),
+            invoice_code=pl.when(read).then(pl.col("code_n")).fill_null(""),
+        )
+        .drop("number_n", "number_typed", "code_n")
     )

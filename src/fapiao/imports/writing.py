@@ -257,6 +257,8 @@ def _write(job: InvoiceImport, plan: Plan, start: int, stop: int, *, compare_sta
                         column=column,
                         code=E.DUPLICATE_CONFLICT,
                         message=f"这张发票已存储，但以下内容不同：{described}"[:500],
+                        invoice_number=unit["number"],
+                        invoice_code=unit["code"] or "",
                     )
                 )
                 problems = problems.filter(~((pl.col("inv") == unit["inv"]) & pl.col("is_warning")))
@@ -266,8 +268,8 @@ def _write(job: InvoiceImport, plan: Plan, start: int, stop: int, *, compare_sta
     if claims:
         _claim(job, claims)
 
-    for row, column, code, message, is_warning in problems.select(
-        "row", "column", "code", "message", "is_warning"
+    for row, column, code, message, is_warning, number, invoice_code in problems.select(
+        "row", "column", "code", "message", "is_warning", "invoice_number", "invoice_code"
     ).iter_rows():
         result.problems.append(
             ImportProblem(

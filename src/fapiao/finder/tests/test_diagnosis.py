@@ -9,11 +9,12 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from fapiao import testing
 from fapiao.finder.diagnosis import Basis, Code, FinderQuery, invoice_find
-from fapiao.imports.models import ImportStatus, InvoiceImport
+from fapiao.imports.models import ImportProblem, ImportStatus, InvoiceImport
 from fapiao.invoices.models import InvoiceStatus
 from fapiao.rules import numbers
 
@@ -520,25 +521,112 @@ def test_a_swapped_identity_is_not_also_another_region(org):
     assert "四川" not in json.dumps(result.as_dict(), ensure_ascii=False)
 
 
-def test_rejected_import_rows_are_read_once_and_big_files_not_at_all(org, admin, monkeypatch):
-    from fapiao.finder import diagnosis as engine
-    from fapiao.imports import reading
+def test_a_rejected_rows_number_is_found_as_the_import_read_it(org, admin):
     from fapiao.imports.tests.builders import csv_bytes, row, run
 
     typed = number(6100, year=2025)
-    job = run(org, csv_bytes([row(org), row(org, 发票号码=typed, 税额="1.00")]), actor=admin)
+    full_width = typed.translate({ord(d): 0xFF10 + int(d) for d in "0123456789"})
+    rows = [row(org), row(org), row(org, 发票号码=full_width, 税额="1.00", 金额="x")]
+    job = run(org, csv_bytes(rows), name="三月.csv", actor=admin)
     assert job.rejected == 1
-    reads = []
-    real_read = reading.read
-    monkeypatch.setattr(reading, "read", lambda *a, **k: reads.append(1) or real_read(*a, **k))
-    for _ in range(3):
-        assert Code.SYNC_PENDING in codes(find(org, number=typed))
-        assert Code.SYNC_PENDING not in codes(find(org, number=number(6101, year=2025)))
-    assert len(reads) == 1  # once per import file, not once per query
-    engine._rejected_cache.clear()
-    monkeypatch.setattr(engine, "REJECTED_FILE_LIMIT", 10)
-    assert Code.SYNC_PENDING not in codes(find(org, number=typed))
-    assert len(reads) == 1
+    d = diagnosis(find(org, number=f"{typed[:10]} {typed[10:]}"), Code.SYNC_PENDING)
+    assert d.message == (
+        "这张发票在贵单位的批量导入“三月.csv”中被拒绝了（第 4 行）：按原因改正后重新导入即可。"
+    )
+    assert d.evidence and all(line.startswith("第 4 行 ") for line in d.evidence)
+    assert any("金额" in line for line in d.evidence)
+    assert [step.url for step in d.steps] == [
+        reverse("import_rejected", args=[job.pk]),
+        reverse("import_detail", args=[job.pk]),
+    ]
+    assert Code.SYNC_PENDING not in codes(find(org, number=number(6101, year=2025)))
+
+
+def test_a_rejected_legacy_row_is_another_invoice_under_another_code(org, admin):
+    from fapiao.imports.tests.builders import HEADER, csv_bytes, row, run
+
+    header = ["发票代码", *HEADER]
+    rows = [["011001900111", *row(org, 发票类型="", 发票号码="01234567", 税额="1.00")]]
+    job = run(org, csv_bytes(rows, header=header), actor=admin)
+    assert job.rejected == 1
+    assert Code.SYNC_PENDING in codes(find(org, code="011001900111", number="01234567"))
+    assert Code.SYNC_PENDING in codes(find(org, number="01234567"))  # no code: it may be this
+    assert Code.SYNC_PENDING not in codes(find(org, code="011001900222", number="01234567"))
+
+
+def _done_import(org, name: str, problems: list[tuple[int, str, bool]]) -> InvoiceImport:
+    """A finished import whose problems are (row, number, is warning)."""
+    job = InvoiceImport.objects.create(
+        organization=org, file_name=name, file_format="csv", status=ImportStatus.DONE,
+        rows=len(problems), rejected=sum(not w for _, _, w in problems) or 1,
+    )  # fmt: skip
+    ImportProblem.objects.bulk_create(
+        ImportProblem(
+            invoice_import=job,
+            row=r,
+            column="税额",
+            code="tax_mismatch",
+            message="税额不对",
+            is_warning=w,
+            invoice_number=n,
+        )
+        for r, n, w in problems
+    )
+    return job
+
+
+def test_a_row_with_only_a_warning_was_not_rejected(org):
+    warned = number(6200, year=2025)
+    _done_import(org, "提示.csv", [(2, warned, True), (3, number(6201, year=2025), False)])
+    assert Code.SYNC_PENDING not in codes(find(org, number=warned))
+    assert Code.SYNC_PENDING in codes(find(org, number=number(6201, year=2025)))
+
+
+def test_another_organizations_rejected_rows_are_not_seen(org):
+    from fapiao.imports.tests.builders import csv_bytes, row, run
+
+    other = testing.organization()
+    typed = number(6300, year=2025)
+    job = run(other, csv_bytes([row(other, 发票号码=typed, 税额="1.00")]), name="别家.csv")
+    assert job.rejected == 1
+    result = find(org, number=typed)
+    assert Code.SYNC_PENDING not in codes(result)
+    assert "别家.csv" not in json.dumps(result.as_dict(), ensure_ascii=False)
+    assert "别家.csv" in diagnosis(find(other, number=typed), Code.SYNC_PENDING).message
+
+
+def test_imports_from_before_numbers_were_recorded_are_not_diagnosed_by_number(org):
+    """Their problems have no number (the files are not read again)."""
+    _done_import(org, "旧.csv", [(2, "", False)])
+    assert Code.SYNC_PENDING not in codes(find(org, number=number(6400, year=2025)))
+
+
+def test_rejected_rows_are_one_indexed_query_whatever_the_imports_and_rows(
+    org, django_assert_max_num_queries
+):
+    from fapiao.finder.diagnosis import RECENT_IMPORTS
+
+    wanted = number(6500, year=2025)
+    _done_import(org, "一.csv", [(2, wanted, False)])
+    with CaptureQueriesContext(connection) as few:
+        assert len(diagnosis(find(org, number=wanted), Code.SYNC_PENDING).evidence) == 1
+    for i in range(RECENT_IMPORTS - 1):
+        rows = [(r, number(7000 + i * 1000 + r, year=2025), r % 3 == 0) for r in range(2, 500)]
+        _done_import(org, f"{i}.csv", [*rows, (600, wanted, False), (601, wanted, False)])
+    with django_assert_max_num_queries(len(few.captured_queries)) as many:
+        result = find(org, number=wanted)
+    rejected = [d for d in result.diagnoses if d.code == Code.SYNC_PENDING]
+    assert len(rejected) == RECENT_IMPORTS
+    assert rejected[0].evidence == ["第 600 行 税额：税额不对", "第 601 行 税额：税额不对"]
+    (sql,) = [q["sql"] for q in many.captured_queries if "imports_importproblem" in q["sql"]]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute(f"EXPLAIN {sql}")
+        else:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+        plan = " ".join(str(line) for line in cursor.fetchall())
+    assert "import_problem_number" in plan, plan
 
 
 def test_field_queries_are_led_by_an_index(org):

@@ -31,6 +31,7 @@ def test_valid_rows_are_imported_even_when_others_fail(org, admin):
     assert job.summary() == {"rows": 3, "imported": 2, "duplicates": 0, "rejected": 1}
     assert job.encoding == "GBK"
     assert {(r, c) for r, c, _ in problems(job)} >= {(3, "税额")}
+    assert {p.invoice_number for p in job.problems.all()} == {rows[1][1]}
     stored = Invoice.objects.get(number=rows[0][1])
     assert stored.source == InvoiceSource.IMPORTED and stored.seller_org == org
     assert stored.total == stored.amount + stored.tax
@@ -55,6 +56,7 @@ def test_a_stored_invoice_with_other_values_is_a_conflicting_duplicate(org, admi
     assert job.summary()["rejected"] == 1
     problem = job.problems.get()
     assert (problem.row, problem.code, problem.column) == (2, "duplicate_conflict", "开票日期")
+    assert (problem.invoice_number, problem.invoice_code) == (stored.number, stored.code)
     assert "金额（文件：900.00，已存储：1000.00）" in problem.message
     assert "开票日期" in problem.message
     stored.refresh_from_db()

@@ -276,3 +276,29 @@ def test_quantity_times_unit_price_is_checked_in_decimal_to_the_tolerance():
     assert errors(p) == [(4, "金额", "amount_mismatch")]
     message = p.problems.filter(pl.col("row") == 4)["message"][0]
     assert message == "数量×单价 = 10.05，与金额 10.03 相差超过 ±0.01"
+
+
+def test_problems_carry_the_rows_invoice_number_and_code_as_read():
+    legacy = ["发票代码", *HEADER]
+    n = number()
+    rows = [
+        ["", *row(Org, 发票号码=FULL_WIDTH_NUMBER, 税额="1.00")],  # read: full-width → ASCII
+        ["011001900111", *row(Org, 发票类型="", 发票号码="01234567", 税额="1.00")],
+        ["", *row(Org, 发票号码="２５１１２ 0000o", 税额="1.00")],  # unreadable: the text
+        ["", *row(Org, 发票号码="", 税额="1.00")],
+        ["", *row(Org, 发票号码=n)],
+        ["", *row(Org, 发票号码=n, 开票日期="2025-05-31")],
+    ]
+    p = plan(rows, header=legacy)
+    found = {
+        (r, code): (number_, invoice_code)
+        for r, code, number_, invoice_code in p.problems.select(
+            "row", "code", "invoice_number", "invoice_code"
+        ).iter_rows()
+    }
+    assert found[(2, "tax_mismatch")] == ("25112000000000012345", "")
+    assert found[(3, "tax_mismatch")] == ("01234567", "011001900111")
+    assert found[(4, "tax_mismatch")] == ("251120000o", "")
+    assert found[(5, "tax_mismatch")] == ("", "")
+    # Every row of a rejected invoice, the row without an error of its own too.
+    assert found[(6, "invoice_rejected")] == (n, "") and found[(7, "rows_disagree")] == (n, "")
