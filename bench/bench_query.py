@@ -91,7 +91,7 @@ def bench_query(report) -> None:
 
         by_total = page("/invoices/?sort=-total", rows=50)
         report(
-            "查询 sorted by total, largest first (no index of its own)",
+            "查询 sorted by total, largest first",
             _rate(by_total),
             "bare Django view",
             anchor,

@@ -366,14 +366,7 @@ def _seek(
     for queryset in branches:
         if cursor is not None:
             queryset = queryset.filter(_beyond(field, cursor, descending=descending))
-        if field == "total":
-            # No index leads with (organization, total): the ids and totals are sorted from the
-            # statistics index, which holds both, and only the page's rows are read after.
-            ids = list(queryset.order_by(*order).values_list("pk", flat=True)[: limit + 1])
-            found = Invoice.objects.only(*LIST_COLUMNS).in_bulk(ids)
-            rows.extend(found[pk] for pk in ids)
-        else:
-            rows.extend(queryset.only(*LIST_COLUMNS).order_by(*order)[: limit + 1])
+        rows.extend(queryset.only(*LIST_COLUMNS).order_by(*order)[: limit + 1])
     if len(branches) > 1:
         rows.sort(key=lambda invoice: (getattr(invoice, field), invoice.pk), reverse=descending)
     more = len(rows) > limit

@@ -50,6 +50,8 @@ def test_an_organization_index_leaves_out_the_invoices_of_no_organization_on_tha
         and name not in ("invoice_seller_name", "invoice_buyer_name")
     }
     assert set(organization_indexes) == {
+        "invoice_seller_total",
+        "invoice_buyer_total",
         "invoice_seller_number",
         "invoice_buyer_number",
         "invoice_seller_stats",
