@@ -123,8 +123,8 @@ ORG_OBJECTS = {"org_member_role", "org_member_remove", "org_invitation_revoke",
                "import_detail", "import_progress", "import_rejected", "import_mapping",
                "import_resume",
                # 对账
-               "reconcile_detail", "reconcile_progress", "reconcile_export", "reconcile_mapping",
-               "reconcile_recover",
+               "reconcile_detail", "reconcile_progress", "reconcile_export",
+               "reconcile_export_status", "reconcile_mapping", "reconcile_recover",
                # 补录
                "recovery_detail", "recovery_edit", "recovery_evidence_add", "recovery_submit",
                "recovery_withdraw", "recovery_evidence", "recovery_evidence_remove"}  # fmt: skip
@@ -136,6 +136,7 @@ ORG_OBJECT_READS = {"draft_detail", "invoice_detail", "invoice_pdf", "invoice_xm
                     "auth_request_detail", "auth_request_attachment",
                     "import_detail", "import_progress", "import_rejected",
                     "reconcile_detail", "reconcile_progress", "reconcile_export",
+                    "reconcile_export_status",
                     "recovery_detail", "recovery_evidence"}  # fmt: skip
 
 
@@ -338,6 +339,7 @@ def _reconcile_objects_of(org, admin):
         "reconcile_detail": (done.pk, {}),
         "reconcile_progress": (done.pk, {}),
         "reconcile_export": (done.pk, {}),
+        "reconcile_export_status": (done.pk, {}),
         "reconcile_mapping": (waiting.pk, {"map_number": "号"}),
         "reconcile_recover": (done.pk, {"scope": "all"}),
     }

@@ -3,9 +3,11 @@
 The result rows (every ledger row and every platform invoice of the period, by category) are kept
 in a Parquet file beside the ledger rather than as database rows: a million-row result is written
 in a second and a page of one category is read from it in milliseconds; the counts and amounts per
-category are on the model.
+category are on the model. Its Excel export is built once (in the task queue when large) and kept
+as a file too.
 """
 
+import datetime as dt
 import secrets
 
 from django.conf import settings
@@ -34,6 +36,19 @@ class ReconciliationStatus(models.TextChoices):
     RUNNING = "running", _("对账中")
     DONE = "done", _("已完成")
     FAILED = "failed", _("对账失败")
+
+
+class ExportStatus(models.TextChoices):
+    NONE = "none", _("未生成")
+    QUEUED = "queued", _("排队中")
+    BUILDING = "building", _("生成中")
+    READY = "ready", _("已生成")
+    FAILED = "failed", _("生成失败")
+
+
+# A build queued or started longer ago than this was interrupted (the worker stopped or the task
+# was lost): it shows as failed and may be started again. A million rows take about a minute.
+EXPORT_STALE_AFTER = dt.timedelta(minutes=30)
 
 
 class Reconciliation(models.Model):
@@ -75,6 +90,15 @@ class Reconciliation(models.Model):
     # ledger row → 补录 application id, for the rows missing on the platform
     recoveries = models.JSONField(default=dict)
     error = models.CharField(_("错误"), max_length=500, blank=True)
+    # The Excel export of the result (one sheet per category), built once and kept.
+    export = models.FileField(upload_to=upload_path, max_length=300, blank=True)
+    export_status = models.CharField(
+        _("Excel 导出"), max_length=8, choices=ExportStatus.choices, default=ExportStatus.NONE
+    )
+    export_error = models.CharField(max_length=300, blank=True)  # why it failed, for support
+    export_requested_at = models.DateTimeField(null=True, blank=True)
+    export_started_at = models.DateTimeField(null=True, blank=True)
+    export_finished_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(_("提交时间"), default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -94,3 +118,28 @@ class Reconciliation(models.Model):
 
     def count(self, category: str) -> int:
         return int(self.summary.get(category, {}).get("count", 0))
+
+    @property
+    def result_rows(self) -> int:
+        """The rows of the result, all categories: those of its Excel export."""
+        return sum(int(v.get("count", 0)) for v in self.summary.values())
+
+    @property
+    def export_ready(self) -> bool:
+        return self.export_status == ExportStatus.READY and bool(self.export)
+
+    @property
+    def export_interrupted(self) -> bool:
+        """Queued or building for longer than any build takes: its worker is gone."""
+        since = {
+            ExportStatus.QUEUED: self.export_requested_at,
+            ExportStatus.BUILDING: self.export_started_at,
+        }.get(self.export_status)
+        return since is not None and since < timezone.now() - EXPORT_STALE_AFTER
+
+    @property
+    def export_building(self) -> bool:
+        return (
+            self.export_status in (ExportStatus.QUEUED, ExportStatus.BUILDING)
+            and not self.export_interrupted
+        )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from decimal import Decimal
+from typing import IO
 
 import polars as pl
 import xlsxwriter
@@ -337,14 +338,17 @@ def _sheet_columns(frame: pl.DataFrame, columns: tuple[str, ...]) -> list[tuple[
     return out
 
 
-def workbook(source) -> bytes:
-    """One sheet per category, money as numbers, text made inert (formula injection)."""
-    output = io.BytesIO()
-    book = xlsxwriter.Workbook(
-        output,
-        {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
-         "strings_to_numbers": False, "constant_memory": True},
-    )  # fmt: skip
+def workbook(source, output: IO[bytes] | None = None) -> bytes | None:
+    """One sheet per category, money as numbers, text made inert (formula injection). Written to
+    `output` (a binary file) when given, each sheet's rows through a temporary file (xlsxwriter's
+    constant_memory: the rows written are not kept); else returned, built in memory."""
+    options = {"strings_to_formulas": False, "strings_to_urls": False,
+               "strings_to_numbers": False}  # fmt: skip
+    if output is None:
+        buffer = io.BytesIO()
+        book = xlsxwriter.Workbook(buffer, {**options, "in_memory": True})
+    else:
+        book = xlsxwriter.Workbook(output, {**options, "constant_memory": True})
     bold = book.add_format({"bold": True, "bg_color": "#F3F4F6", "border": 1})
     formats = {
         "money": book.add_format({"num_format": "#,##0.00"}),
@@ -368,7 +372,7 @@ def workbook(source) -> bytes:
             _write_rows(sheet, _sheet_columns(whole.slice(start, SHEET_ROWS), columns), formats)
         del whole
     book.close()
-    return output.getvalue()
+    return buffer.getvalue() if output is None else None
 
 
 def _write_rows(sheet, prepared: list[tuple[str, list]], formats: dict) -> None:

@@ -1,15 +1,19 @@
 """Ledger reconciliation (对账): upload, column mapping, the run (inline for small ledgers, in the
-task queue for large ones), the Excel export and 补录 of what is missing on the platform."""
+task queue for large ones), the Excel export (likewise, kept once built) and 补录 of what is
+missing on the platform."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import tempfile
 import time
+from typing import IO
 
 import polars as pl
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from fapiao.accounts.models import Organization
@@ -17,7 +21,13 @@ from fapiao.audit.events import EventCode
 from fapiao.audit.services import event_record
 from fapiao.imports import reading
 from fapiao.reconcile import engine, ledger, results, selectors
-from fapiao.reconcile.models import Reconciliation, ReconciliationStatus, Side
+from fapiao.reconcile.models import (
+    EXPORT_STALE_AFTER,
+    ExportStatus,
+    Reconciliation,
+    ReconciliationStatus,
+    Side,
+)
 from fapiao.rules import numbers
 from fapiao.rules.text import normalize_code
 
@@ -276,17 +286,114 @@ def result_source(job: Reconciliation):
 # --- export and 补录 ---------------------------------------------------------------------------
 
 
-def reconciliation_export(*, actor, job: Reconciliation) -> bytes:
-    """The result as .xlsx, one sheet per category; the export is logged."""
-    content = results.workbook(result_source(job))
+# Results up to this many rows are exported in the request that first asks (about a second of
+# building; 100,000 rows take 4 s, a million 48 s); larger ones are built in the task queue while
+# the page polls. Either way the file is kept and later downloads read it.
+INLINE_EXPORT_ROWS = 20_000
+EXPORT_FILE_NAME = "result.xlsx"
+
+
+def reconciliation_export_request(*, job: Reconciliation) -> Reconciliation:
+    """Have the result's Excel export built, once: nothing when it is ready or being built;
+    otherwise it is claimed (one conditional UPDATE: two requests never both win) and built
+    here for a small result, queued for a large one. Returns the reconciliation as it then is."""
+    from fapiao.reconcile.tasks import reconciliation_export_task
+
+    if job.status != ReconciliationStatus.DONE:
+        raise ReconcileRefused("not_done", "对账尚未完成")
+    inline = job.result_rows <= INLINE_EXPORT_ROWS
+    now = timezone.now()
+    stale = now - EXPORT_STALE_AFTER
+    claimable = (
+        Q(export_status__in=[ExportStatus.NONE, ExportStatus.FAILED])
+        | Q(export_status=ExportStatus.QUEUED, export_requested_at__lt=stale)
+        | Q(export_status=ExportStatus.BUILDING, export_started_at__lt=stale)
+    )
+    with transaction.atomic():
+        claimed = Reconciliation.objects.filter(
+            claimable, pk=job.pk, status=ReconciliationStatus.DONE
+        ).update(
+            export_status=ExportStatus.BUILDING if inline else ExportStatus.QUEUED,
+            export_error="",
+            export_requested_at=now,
+            export_started_at=now if inline else None,
+            export_finished_at=None,
+        )
+        if claimed and not inline:
+            transaction.on_commit(
+                lambda: reconciliation_export_task.enqueue(reconciliation_id=job.pk)
+            )
+    if claimed and inline:
+        return _export_build(job.pk)
+    return Reconciliation.objects.get(pk=job.pk)
+
+
+def reconciliation_export_build(*, reconciliation_id: int) -> Reconciliation:
+    """The queued build (the task): taken from QUEUED to BUILDING first, so that a task run
+    twice, or one whose build another has taken over, does nothing."""
+    started = Reconciliation.objects.filter(
+        pk=reconciliation_id, export_status=ExportStatus.QUEUED
+    ).update(export_status=ExportStatus.BUILDING, export_started_at=timezone.now())
+    if not started:
+        return Reconciliation.objects.get(pk=reconciliation_id)
+    return _export_build(reconciliation_id)
+
+
+def _export_build(reconciliation_id: int) -> Reconciliation:
+    job = Reconciliation.objects.get(pk=reconciliation_id)
+    field = job.export.field
+    try:
+        # Written to a temporary file and stored from it: a million rows are tens of MB.
+        with tempfile.TemporaryFile() as output:
+            results.workbook(result_source(job), output)
+            output.seek(0)
+            name = field.storage.save(
+                field.generate_filename(job, EXPORT_FILE_NAME), File(output), max_length=300
+            )
+    except Exception as failure:
+        logger.exception("export of reconciliation %s failed", job.pk)
+        with transaction.atomic():
+            job = Reconciliation.objects.select_for_update().get(pk=job.pk)
+            if job.export_status != ExportStatus.READY:
+                job.export_status = ExportStatus.FAILED
+                job.export_error = f"{type(failure).__name__}: {failure}"[:300]  # for support
+                job.export_finished_at = timezone.now()
+                job.save(update_fields=["export_status", "export_error", "export_finished_at"])
+        return job
+    with transaction.atomic():
+        job = Reconciliation.objects.select_for_update().get(pk=job.pk)
+        if job.export_ready:  # built meanwhile by a build that had been taken for stale
+            transaction.on_commit(lambda: field.storage.delete(name))
+            return job
+        job.export.name = name
+        job.export_status = ExportStatus.READY
+        job.export_error = ""
+        job.export_finished_at = timezone.now()
+        job.save(update_fields=["export", "export_status", "export_error", "export_finished_at"])
+    return job
+
+
+def reconciliation_export_open(*, actor, job: Reconciliation) -> IO[bytes] | None:
+    """The stored export, opened to be streamed (the caller closes it); the download is logged.
+    None when it is not ready, or its file has gone (it is then to be built again)."""
+    if not job.export_ready:
+        return None
+    try:
+        stream = job.export.open("rb")
+    except FileNotFoundError:
+        logger.warning("export of reconciliation %s is missing: %s", job.pk, job.export.name)
+        Reconciliation.objects.filter(pk=job.pk, export=job.export.name).update(
+            export_status=ExportStatus.NONE, export=""
+        )
+        return None
     event_record(
         code=EventCode.RECONCILE_EXPORTED,
         actor=actor,
         organization=job.organization,
         obj=job,
-        details={"file": job.file_name, "rows": sum(v["count"] for v in job.summary.values())},
+        details={"file": job.file_name, "rows": job.result_rows},
     )
-    return content
+    return stream
 
 
 def _recovery_row(record: dict, organization: Organization) -> dict:

@@ -11,5 +11,6 @@ urlpatterns = [
     path("<int:pk>/progress/", views.reconcile_progress, name="reconcile_progress"),
     path("<int:pk>/mapping/", views.reconcile_mapping, name="reconcile_mapping"),
     path("<int:pk>/export/", views.reconcile_export, name="reconcile_export"),
+    path("<int:pk>/export/status/", views.reconcile_export_status, name="reconcile_export_status"),
     path("<int:pk>/recover/", views.reconcile_recover, name="reconcile_recover"),
 ]

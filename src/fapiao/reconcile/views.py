@@ -1,16 +1,18 @@
 """The reconciliation pages: upload with period and side, column mapping, progress, the result by
-category (filtered and paged from the stored result), the Excel export and 补录 in bulk.
+category (filtered and paged from the stored result), the Excel export (built once, in the
+background for a large result, then downloaded) and 补录 in bulk.
 
-An organization's reconciliations are its members' only (another organization's are 404);
-uploading, mapping and starting 补录 need the issuing permission.
+An organization's reconciliations are its members' only (another organization's are 404); any
+member may read and export a result; uploading, mapping and starting 补录 need the issuing
+permission.
 """
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -19,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from fapiao.accounts.permissions import Perm, org_required, perms_of
 from fapiao.reconcile import engine, ledger, results, selectors, services
 from fapiao.reconcile.forms import MappingForm, UploadForm
-from fapiao.reconcile.models import Reconciliation, ReconciliationStatus
+from fapiao.reconcile.models import ExportStatus, Reconciliation, ReconciliationStatus
 
 PER_PAGE = 100
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -115,7 +117,7 @@ def _detail_context(request, job: Reconciliation) -> dict:
     ]
     waiting = sum(1 for r in rows if r.get("recovery") is None)
     return {
-        "job": job,
+        **_export_context(job),
         "cards": cards,
         "category": category,
         "category_label": results.CATEGORY_LABELS[category],
@@ -179,17 +181,59 @@ def reconcile_mapping(request, pk: int):
     return render(request, "reconcile/reconcile_mapping.html", context)
 
 
-@org_required(Perm.VIEW)
-@require_GET
-def reconcile_export(request, pk: int):
+def _done_job_for(request, pk: int) -> Reconciliation:
     job = _job_for(request, pk)
     if job.status != ReconciliationStatus.DONE or not job.result:
         raise Http404("no result yet")
-    content = services.reconciliation_export(actor=request.user, job=job)
-    response = HttpResponse(content, content_type=XLSX_TYPE)
-    name = f"对账结果_{job.pk}.xlsx"
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    return job
+
+
+def _export_context(job: Reconciliation, *, fresh: bool = False) -> dict:
+    """The export button: a plain download when the file is ready, or when the result is small
+    enough to be built by the download itself; else a POST that has it built (or its progress,
+    or its failure and a retry). `fresh`: the state follows the user's click or the polling."""
+    small = job.result_rows <= services.INLINE_EXPORT_ROWS
+    direct = job.export_ready or (small and job.export_status == ExportStatus.NONE)
+    return {"job": job, "export_direct": direct, "fresh": fresh}
+
+
+def _export_action(request, job: Reconciliation):
+    response = render(request, "reconcile/_export.html", _export_context(job, fresh=True))
+    response["Cache-Control"] = "no-store"
     return response
+
+
+@org_required(Perm.VIEW)
+@require_http_methods(["GET", "POST"])
+def reconcile_export(request, pk: int):
+    """GET: the result's workbook, built here first when the result is small; a large one not
+    built yet sends back to the page, whose button builds it. POST (the button): have it built;
+    HTMX receives the button's new state (the download link, or the progress it polls)."""
+    job = _done_job_for(request, pk)
+    detail = reverse("reconcile_detail", args=[job.pk])
+    if request.method == "POST":
+        job = services.reconciliation_export_request(job=job)
+        if request.headers.get("HX-Request"):
+            return _export_action(request, job)
+        return redirect(reverse("reconcile_export", args=[job.pk]) if job.export_ready else detail)
+    stream = services.reconciliation_export_open(actor=request.user, job=job)
+    if stream is None and job.result_rows <= services.INLINE_EXPORT_ROWS:
+        job = services.reconciliation_export_request(job=job)
+        stream = services.reconciliation_export_open(actor=request.user, job=job)
+    if stream is None:
+        return redirect(detail + "#reconcile-export")
+    response = FileResponse(
+        stream, as_attachment=True, filename=f"对账结果_{job.pk}.xlsx", content_type=XLSX_TYPE
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@org_required(Perm.VIEW)
+@require_GET
+def reconcile_export_status(request, pk: int):
+    """HTMX, polled while the export is built: the export button's state."""
+    return _export_action(request, _done_job_for(request, pk))
 
 
 @org_required(Perm.ISSUE)

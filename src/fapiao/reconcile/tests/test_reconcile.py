@@ -39,6 +39,13 @@ def by_category(job) -> dict[str, list[dict]]:
     return {c: frame.filter(frame["category"] == c).to_dicts() for c in engine.CATEGORIES}
 
 
+def exported(job, actor):
+    """The export as the user downloads it: built (a small result: at once), then read back."""
+    job = services.reconciliation_export_request(job=job)
+    with services.reconciliation_export_open(actor=actor, job=job) as stream:
+        return fastexcel.read_excel(stream.read())
+
+
 def test_a_ledger_is_compared_with_the_organizations_invoices_only(org, admin):
     mine = sold(org)
     stranger = testing.organization()
@@ -154,8 +161,7 @@ def test_the_export_has_one_sheet_per_category_and_is_logged(org, admin):
     rows = [row_of(matched), row_of(typo_of, 发票号码="25112000000000700002"),
             {"发票号码": number(), "开票日期": "2025-05-20", "价税合计": "=1+1"}]  # fmt: skip
     job = run(org, rows, actor=admin)
-    content = services.reconciliation_export(actor=admin, job=job)
-    book = fastexcel.read_excel(content)
+    book = exported(job, admin)
     assert book.sheet_names == [
         "一致",
         "平台缺失",
@@ -181,7 +187,7 @@ def test_the_partial_sheet_has_both_amounts_and_the_fields_that_differ(org, admi
             row_of(booked_twice, 金额="", 税额="", 价税合计="40000.00"),
             row_of(booked_twice, 金额="", 税额="", 价税合计="5035.69")]  # fmt: skip
     job = run(org, rows, actor=admin)
-    book = fastexcel.read_excel(services.reconciliation_export(actor=admin, job=job))
+    book = exported(job, admin)
     items = {i["类型"]: i for i in book.load_sheet("部分匹配").to_polars().to_dicts()}
     split = items["一行对多张发票"]
     assert (split["账簿价税合计"], split["平台价税合计"]) == (200.0, 212.0)
@@ -196,7 +202,7 @@ def test_a_category_longer_than_a_sheet_continues_on_another(org, admin, monkeyp
             for i in range(1, 6)]  # fmt: skip
     job = run(org, rows, actor=admin)
     monkeypatch.setattr(results, "SHEET_ROWS", 2)
-    book = fastexcel.read_excel(services.reconciliation_export(actor=admin, job=job))
+    book = exported(job, admin)
     assert book.sheet_names[1:4] == ["平台缺失", "平台缺失 (2)", "平台缺失 (3)"]
     rows_seen = [r["账簿行号"] for name in book.sheet_names[1:4]
                  for r in book.load_sheet(name).to_polars().to_dicts()]  # fmt: skip

@@ -105,7 +105,7 @@ def test_the_export_downloads_the_workbook(signed_in, org):
     job = Reconciliation.objects.get()
     response = signed_in.get(reverse("reconcile_export", args=[job.pk]))
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
-    book = fastexcel.read_excel(response.content)
+    book = fastexcel.read_excel(response.getvalue())
     assert book.load_sheet("一致").to_polars().height == 1
 
 
