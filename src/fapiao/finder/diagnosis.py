@@ -2,7 +2,8 @@
 
 `invoice_find(organization=..., query=...)` reads only. Found: the invoice the organization may see
 whose identity (and every other field entered) matches. Not found: diagnoses ranked by likelihood,
-each with a Chinese message, evidence, the invoice numbers it proposes and next steps.
+each with a message, evidence, the invoice numbers it proposes and next steps, in the active
+language (gettext, at call time: the request's language on the page; Chinese is the source text).
 
 Privacy: near matches, dates and amounts are looked up only among the invoices the organization
 may see (it is their seller or buyer). An invoice of other parties is only ever reported as
@@ -21,6 +22,8 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop, ngettext, pgettext
 
 from fapiao.accounts.models import Organization
 from fapiao.invoices import search
@@ -69,6 +72,80 @@ class Code:
 
 
 _MERGED_CODES = frozenset({Code.TOO_OLD})
+
+# nearmatch.LABELS, translatable (fapiao.rules imports no Django); a test keeps the Chinese equal.
+PATTERN_LABELS = {
+    nearmatch.ONE_DIGIT: gettext_lazy("有一位数字输错"),
+    nearmatch.ADJACENT_SWAP: gettext_lazy("相邻两位数字颠倒"),
+    nearmatch.DIGIT_MISSING: gettext_lazy("漏输了一位数字"),
+    nearmatch.DIGIT_EXTRA: gettext_lazy("多输了一位"),
+    nearmatch.LOOKALIKE: gettext_lazy("把字母当成了数字（如 O 与 0、I 或 l 与 1）"),
+    nearmatch.CODE_PLUS_NUMBER: gettext_lazy("20 位数电发票号码被拆成了发票代码和发票号码"),
+    nearmatch.CODE_NUMBER_SWAPPED: gettext_lazy("发票代码和发票号码填反了"),
+}
+
+# The names of fapiao.rules.regions, marked for translation: `_region` translates them.
+REGION_NAMES = (
+    gettext_noop("北京市"),
+    gettext_noop("天津市"),
+    gettext_noop("河北省"),
+    gettext_noop("山西省"),
+    gettext_noop("内蒙古自治区"),
+    gettext_noop("辽宁省"),
+    gettext_noop("吉林省"),
+    gettext_noop("黑龙江省"),
+    gettext_noop("上海市"),
+    gettext_noop("江苏省"),
+    gettext_noop("浙江省"),
+    gettext_noop("安徽省"),
+    gettext_noop("福建省"),
+    gettext_noop("江西省"),
+    gettext_noop("山东省"),
+    gettext_noop("河南省"),
+    gettext_noop("湖北省"),
+    gettext_noop("湖南省"),
+    gettext_noop("广东省"),
+    gettext_noop("广西壮族自治区"),
+    gettext_noop("海南省"),
+    gettext_noop("重庆市"),
+    gettext_noop("四川省"),
+    gettext_noop("贵州省"),
+    gettext_noop("云南省"),
+    gettext_noop("西藏自治区"),
+    gettext_noop("陕西省"),
+    gettext_noop("甘肃省"),
+    gettext_noop("青海省"),
+    gettext_noop("宁夏回族自治区"),
+    gettext_noop("新疆维吾尔自治区"),
+    gettext_noop("台湾省"),
+    gettext_noop("大连市"),
+    gettext_noop("青岛市"),
+    gettext_noop("宁波市"),
+    gettext_noop("厦门市"),
+    gettext_noop("深圳市"),
+)
+
+
+def _region(name: str) -> str:
+    return _(name)
+
+
+def listed(items: list[str]) -> str:
+    """The items as the language lists them: 开票日期、金额; issue date and amount."""
+    if len(items) < 2:
+        return "".join(items)
+    head = pgettext("list separator", "、").join(items[:-1])
+    return head + pgettext("last list separator", "、") + items[-1]
+
+
+def _about(number: str, text: str) -> str:
+    """A line of evidence about one invoice, led by its number."""
+    return _("%(number)s：%(text)s") % {"number": number, "text": text}
+
+
+def about_prefix(number: str) -> str:
+    """How `_about` lines of this invoice begin (the page leaves them out of its table rows)."""
+    return _about(number, "")
 
 
 class Basis:
@@ -246,7 +323,7 @@ def _by_identity(organization: Organization, query: FinderQuery, today: dt.date)
 
     # Not the organization's: near matches among its own invoices, one indexed IN query.
     wanted = {lookup, *nearmatch.candidates(lookup)}
-    wanted |= {n for _, n in nearmatch.identity_candidates(code, number)}
+    wanted |= {n for _code, n in nearmatch.identity_candidates(code, number)}
     near = list(visible.filter(number__in=sorted(wanted)).order_by("-issue_date", "-id")[:200])
     # Whether another organization's invoice has this identity: the same query whatever it
     # holds, and nothing of it is read.
@@ -265,10 +342,12 @@ def _by_identity(organization: Organization, query: FinderQuery, today: dt.date)
         diagnoses.append(
             Diagnosis(
                 Code.NOT_VISIBLE,
-                "平台上有这个号码的发票，但贵单位既不是它的销售方也不是购买方，因此无法显示。"
-                "如确属贵单位，请让开票方核对购买方信息，或联系平台客服。",
+                _(
+                    "平台上有这个号码的发票，但贵单位既不是它的销售方也不是购买方，因此无法显示。"
+                    "如确属贵单位，请让开票方核对购买方信息，或联系平台客服。"
+                ),
                 score=85,
-                evidence=["按发票代码和号码查到了记录；其内容不向贵单位显示"],
+                evidence=[_("按发票代码和号码查到了记录；其内容不向贵单位显示")],
             )
         )
     else:
@@ -290,11 +369,11 @@ def _checked(organization: Organization, query: FinderQuery, invoice: Invoice) -
         diagnoses.append(
             Diagnosis(
                 Code.DATE_MISMATCH,
-                "号码对得上，但开票日期不同：请按平台记录的日期查询或查验。",
+                _("号码对得上，但开票日期不同：请按平台记录的日期查询或查验。"),
                 score=95,
                 evidence=[
-                    f"您输入的开票日期：{query.date.isoformat()}",
-                    f"平台记录的开票日期：{invoice.issue_date.isoformat()}",
+                    _entered_date(query.date),
+                    _("平台记录的开票日期：%(date)s") % {"date": invoice.issue_date.isoformat()},
                 ],
                 numbers=numbers_,
             )
@@ -307,12 +386,14 @@ def _checked(organization: Organization, query: FinderQuery, invoice: Invoice) -
         diagnoses.append(
             Diagnosis(
                 Code.PARTY_MISMATCH,
-                "号码对得上，但所填的名称或税号既不是这张发票的销售方也不是购买方。",
+                _("号码对得上，但所填的名称或税号既不是这张发票的销售方也不是购买方。"),
                 score=70,
                 evidence=[
-                    f"您输入的名称或税号：{query.party}",
-                    f"销售方：{invoice.seller_name}（{invoice.seller_tax_id}）",
-                    f"购买方：{invoice.buyer_name}（{invoice.buyer_tax_id or '—'}）",
+                    _("您输入的名称或税号：%(party)s") % {"party": query.party},
+                    _("销售方：%(name)s（%(tax_id)s）")
+                    % {"name": invoice.seller_name, "tax_id": invoice.seller_tax_id},
+                    _("购买方：%(name)s（%(tax_id)s）")
+                    % {"name": invoice.buyer_name, "tax_id": invoice.buyer_tax_id or "—"},
                 ],
                 numbers=numbers_,
             )
@@ -329,7 +410,7 @@ def _checked(organization: Organization, query: FinderQuery, invoice: Invoice) -
         for d in diagnoses
     )
     for diagnosis in diagnoses:
-        diagnosis.steps = [Step("查看这张发票", invoice_url(invoice))]
+        diagnosis.steps = [Step(_("查看这张发票"), invoice_url(invoice))]
     return FinderResult(query, found, invoice if found else None, diagnoses)
 
 
@@ -345,34 +426,32 @@ def _same_number(
     shown = fitting or invoices
     count = _count(shown)
     if fitting:
-        message = (
-            f"有 {count} 张发票号码为 {query.number}（发票代码不同），"
+        message = _(
+            "有 %(count)s 张发票号码为 %(number)s（发票代码不同），"
             "且都与所填的其他信息相符：请按发票代码选择。"
         )
     elif full:
-        message = (
-            f"有 {count} 张发票号码为 {query.number}"
+        message = _(
+            "有 %(count)s 张发票号码为 %(number)s"
             "（发票代码不同），但没有一张与所填的其他信息全部相符：请核对后按发票代码选择。"
         )
     else:
-        message = (
-            f"有 {count} 张发票号码为 {query.number}"
+        message = _(
+            "有 %(count)s 张发票号码为 %(number)s"
             "（发票代码不同）：请补充发票代码，或开票日期、金额以确定是哪一张。"
         )
+    message %= {"count": count, "number": query.number}
     proposals = []
     for inv in shown[:FIELD_MATCHES_SHOWN]:
         agrees = _agreements(query, inv)
-        proposals.append(
-            Proposal(
-                inv, explanation=f"发票代码 {inv.code or '—'}", score=len(agrees), agrees=agrees
-            )
-        )
+        explanation = _("发票代码 %(code)s") % {"code": inv.code or "—"}
+        proposals.append(Proposal(inv, explanation=explanation, score=len(agrees), agrees=agrees))
     proposals.sort(key=lambda p: -p.score)
     diagnosis = Diagnosis(
         Code.SEVERAL_MATCHES,
         message,
         score=95,
-        evidence=["8 位发票号码要与发票代码一起才能确定一张发票"],
+        evidence=[_("8 位发票号码要与发票代码一起才能确定一张发票")],
         proposals=proposals,
     )
     return FinderResult(query, False, None, [diagnosis])
@@ -381,20 +460,36 @@ def _same_number(
 def _count(invoices: list) -> str:
     """How many, as the page says it: "3", or "多于 10" past the rows shown."""
     if len(invoices) > FIELD_MATCHES_SHOWN:
-        return f"多于 {FIELD_MATCHES_SHOWN}"
+        return _("多于 %(count)s") % {"count": FIELD_MATCHES_SHOWN}
     return str(len(invoices))
+
+
+def _field_date() -> str:
+    return pgettext("finder field", "开票日期")
+
+
+def _field_amount() -> str:
+    return pgettext("finder field", "金额")
+
+
+def _field_party() -> str:
+    return pgettext("finder field", "交易方")
 
 
 def _entered(query: FinderQuery) -> list[str]:
     """The fields besides the identity that were entered (named as `_agreements` names them)."""
     entered = []
     if query.date:
-        entered.append("开票日期")
+        entered.append(_field_date())
     if query.amount is not None:
-        entered.append("金额")
+        entered.append(_field_amount())
     if query.party:
-        entered.append("交易方")
+        entered.append(_field_party())
     return entered
+
+
+def _entered_date(day: dt.date) -> str:
+    return _("您输入的开票日期：%(date)s") % {"date": day.isoformat()}
 
 
 def _amount_agrees(query: FinderQuery, invoice: Invoice) -> bool:
@@ -409,26 +504,27 @@ def _amount_check(query: FinderQuery, invoice: Invoice) -> Diagnosis | None:
     amount = query.amount
     total_hit, amount_hit = amount == invoice.total, amount == invoice.amount
     evidence = [
-        f"您输入的金额：{amount}",
-        f"平台记录：金额（不含税）{invoice.amount}，税额 {invoice.tax}，价税合计 {invoice.total}",
+        _("您输入的金额：%(amount)s") % {"amount": amount},
+        _("平台记录：金额（不含税）%(amount)s，税额 %(tax)s，价税合计 %(total)s")
+        % {"amount": invoice.amount, "tax": invoice.tax, "total": invoice.total},
     ]
     if query.basis == Basis.TOTAL and amount_hit and not total_hit:
-        message = "所填的是不含税金额，而查询要的是价税合计：请填价税合计 {total}。"
+        message = _("所填的是不含税金额，而查询要的是价税合计：请填价税合计 %(total)s。")
     elif query.basis == Basis.AMOUNT and total_hit and not amount_hit:
-        message = "所填的是价税合计（含税），而查询要的是不含税金额：请填金额 {amount}。"
+        message = _("所填的是价税合计（含税），而查询要的是不含税金额：请填金额 %(amount)s。")
     elif total_hit or amount_hit:
         return None
     else:
         return Diagnosis(
             Code.AMOUNT_MISMATCH,
-            "号码对得上，但金额与平台记录的不含税金额和价税合计都不同。",
+            _("号码对得上，但金额与平台记录的不含税金额和价税合计都不同。"),
             score=80,
             evidence=evidence,
             numbers=[invoice.number],
         )
     return Diagnosis(
         Code.TAX_INCLUSION_MISMATCH,
-        message.format(total=invoice.total, amount=invoice.amount),
+        message % {"total": invoice.total, "amount": invoice.amount},
         score=95,
         evidence=evidence,
         numbers=[invoice.number],
@@ -448,9 +544,9 @@ def _status(invoice: Invoice) -> list[Diagnosis]:
         diagnoses.append(
             Diagnosis(
                 Code.VOIDED,
-                "这张发票已作废：作废的发票不能再查验、报销或抵扣，请向开票方索取新开的发票。",
+                _("这张发票已作废：作废的发票不能再查验、报销或抵扣，请向开票方索取新开的发票。"),
                 score=100,
-                evidence=[f"发票状态：{InvoiceStatus(invoice.status).label}"],
+                evidence=[_status_line(invoice)],
                 numbers=[invoice.number],
             )
         )
@@ -461,24 +557,29 @@ def _status(invoice: Invoice) -> list[Diagnosis]:
         InvoiceStatus.FULLY_RED,
     )
     if reds or red_status:
-        evidence = [f"发票状态：{InvoiceStatus(invoice.status).label}"]
+        evidence = [_status_line(invoice)]
         evidence += [
-            f"红字发票 {red.number}，开票日期 {red.issue_date.isoformat()}，价税合计 {red.total}"
+            _("红字发票 %(number)s，开票日期 %(date)s，价税合计 %(total)s")
+            % {"number": red.number, "date": red.issue_date.isoformat(), "total": red.total}
             for red in reds
         ]
         partly = invoice.status == InvoiceStatus.PARTLY_RED
         diagnoses.append(
             Diagnosis(
                 Code.RED_LETTERED,
-                "这张发票已部分红冲：红字发票冲减了其中一部分金额。"
+                _("这张发票已部分红冲：红字发票冲减了其中一部分金额。")
                 if partly
-                else "这张发票已红冲：开具了对应的红字发票，原发票的金额已被冲销。",
+                else _("这张发票已红冲：开具了对应的红字发票，原发票的金额已被冲销。"),
                 score=100,
                 evidence=evidence,
-                proposals=[Proposal(red, explanation="对应的红字发票") for red in reds],
+                proposals=[Proposal(red, explanation=_("对应的红字发票")) for red in reds],
             )
         )
     return diagnoses
+
+
+def _status_line(invoice: Invoice) -> str:
+    return _("发票状态：%(status)s") % {"status": InvoiceStatus(invoice.status).label}
 
 
 # --- near matches --------------------------------------------------------------------------------
@@ -519,25 +620,68 @@ def _near_proposals(query: FinderQuery, invoices: list[Invoice]) -> list[Proposa
 def _agreements(query: FinderQuery, invoice: Invoice) -> list[str]:
     agrees = []
     if query.date and query.date == invoice.issue_date:
-        agrees.append("开票日期")
+        agrees.append(_field_date())
     if query.amount is not None and _amount_agrees(query, invoice):
-        agrees.append("金额")
+        agrees.append(_field_amount())
     if query.party and _party_agrees(query.party, invoice):
-        agrees.append("交易方")
+        agrees.append(_field_party())
     return agrees
 
 
 def _explain(query: FinderQuery, invoice: Invoice, pattern: str) -> str:
     if pattern == nearmatch.CODE_PLUS_NUMBER:
-        return (
-            f"所填代码“{query.code}”和号码“{query.number}”合起来就是 20 位数电发票号码 "
-            f"{invoice.number}：数电发票没有发票代码"
-        )
+        return _(
+            "所填代码“%(code)s”和号码“%(number)s”合起来就是 20 位数电发票号码 "
+            "%(digital)s：数电发票没有发票代码"
+        ) % {"code": query.code, "number": query.number, "digital": invoice.number}
     if pattern == nearmatch.CODE_NUMBER_SWAPPED:
-        return "发票代码和发票号码填反了"
+        return pgettext("near match explanation", "发票代码和发票号码填反了")
     if query.code and query.number == invoice.number:
-        return "发票代码" + nearmatch.describe(query.code, invoice.code)
-    return "发票号码" + nearmatch.describe(query.number or query.code, invoice.number)
+        difference = _difference(query.code, invoice.code)
+        if not difference:
+            return _("发票代码")
+        return _("发票代码%(difference)s") % {"difference": difference}
+    difference = _difference(query.number or query.code, invoice.number)
+    if not difference:
+        return _("发票号码")
+    return _("发票号码%(difference)s") % {"difference": difference}
+
+
+def _difference(entered: str, stored: str) -> str:
+    """Which digit differs: nearmatch.describe, translated ("" when no pattern)."""
+    e, s = nearmatch.normalize(entered), nearmatch.normalize(stored)
+    pattern = nearmatch.classify(e, s)
+    if pattern is None:
+        return ""
+    first = next((i for i in range(min(len(e), len(s))) if e[i] != s[i]), min(len(e), len(s)))
+    if pattern == nearmatch.LOOKALIKE:
+        return pgettext("clause separator", "；").join(
+            _("第 %(position)s 位的字母“%(letter)s”应为数字“%(digit)s”")
+            % {"position": i + 1, "letter": e[i], "digit": s[i]}
+            for i in range(len(e))
+            if e[i] != s[i]
+        )
+    if pattern == nearmatch.ONE_DIGIT:
+        return _("第 %(position)s 位：输入的是“%(typed)s”，应为“%(right)s”") % {
+            "position": first + 1,
+            "typed": e[first],
+            "right": s[first],
+        }
+    if pattern == nearmatch.ADJACENT_SWAP:
+        return _("第 %(first)s、%(second)s 位颠倒：输入的是“%(typed)s”，应为“%(right)s”") % {
+            "first": first + 1,
+            "second": first + 2,
+            "typed": e[first : first + 2],
+            "right": s[first : first + 2],
+        }
+    lengths = {"position": first + 1, "typed_length": len(e), "length": len(s)}
+    if pattern == nearmatch.DIGIT_MISSING:
+        return _(
+            "漏了第 %(position)s 位的“%(digit)s”：输入了 %(typed_length)s 位，应为 %(length)s 位"
+        ) % {**lengths, "digit": s[first]}
+    return _(
+        "第 %(position)s 位的“%(digit)s”多余：输入了 %(typed_length)s 位，应为 %(length)s 位"
+    ) % {**lengths, "digit": e[first]}
 
 
 def _near_match(proposals: list[Proposal]) -> Diagnosis:
@@ -556,17 +700,33 @@ def _near_match(proposals: list[Proposal]) -> Diagnosis:
     else:
         score = 72
     if len(proposals) == 1:
-        message = f"没有这个号码，但有一张号码相近的发票：{nearmatch.LABELS[best.pattern]}。"
+        message = _("没有这个号码，但有一张号码相近的发票：%(pattern)s。") % {
+            "pattern": PATTERN_LABELS[best.pattern]
+        }
     else:
-        message = f"没有这个号码，但有 {len(proposals)} 张号码相近的发票，最可能的排在前面。"
+        message = _("没有这个号码，但有 %(count)s 张号码相近的发票，最可能的排在前面。") % {
+            "count": len(proposals)
+        }
     evidence = []
     for p in shown:
-        line = f"{p.invoice.number}：{p.explanation}"
+        text = p.explanation
         if p.agrees:
-            line += f"；{'、'.join(p.agrees)}也对得上"
-        evidence.append(line)
-    if len(proposals) > len(shown):
-        evidence.append(f"另有 {len(proposals) - len(shown)} 张，请补充开票日期或金额以缩小范围")
+            text = ngettext(
+                "%(explanation)s；%(fields)s也对得上",
+                "%(explanation)s；%(fields)s也对得上",
+                len(p.agrees),
+            ) % {"explanation": text, "fields": listed(p.agrees)}
+        evidence.append(_about(p.invoice.number, text))
+    more = len(proposals) - len(shown)
+    if more > 0:
+        evidence.append(
+            ngettext(
+                "另有 %(count)s 张，请补充开票日期或金额以缩小范围",
+                "另有 %(count)s 张，请补充开票日期或金额以缩小范围",
+                more,
+            )
+            % {"count": more}
+        )
     return Diagnosis(Code.NEAR_MATCH, message, score=score, evidence=evidence, proposals=shown)
 
 
@@ -578,37 +738,54 @@ def _from_number(query: FinderQuery, today: dt.date, *, near: bool) -> list[Diag
     diagnoses = []
     region = info.region
     if region is not None and region.province_code != PLATFORM_REGION and not near:
-        province = PROVINCES[region.province_code].name
-        where = region.name if region.is_plan_city else province
+        province = _region(PROVINCES[region.province_code].name)
+        where = _region(region.name) if region.is_plan_city else province
         if info.kind is numbers.NumberKind.DIGITAL:
-            digits = f"号码第 3-4 位“{info.number[2:4] if len(info.number) == 20 else ''}”"
+            digits = _("号码第 3-4 位“%(digits)s”") % {
+                "digits": info.number[2:4] if len(info.number) == 20 else ""
+            }
         else:
-            digits = "发票代码第 2-5 位"
-        system = f"{where}税务局的系统" + (f"（属{province}）" if region.is_plan_city else "")
+            digits = _("发票代码第 2-5 位")
+        if region.is_plan_city:
+            system = _("%(where)s税务局的系统（属%(province)s）") % {
+                "where": where,
+                "province": province,
+            }
+        else:
+            system = _("%(where)s税务局的系统") % {"where": where}
         diagnoses.append(
             Diagnosis(
                 Code.OTHER_REGION,
-                f"这是{where}开具的发票，数据在{system}中，不在北京的平台里。"
-                f"请在全国增值税发票查验平台或{where}电子税务局查验。",
+                _(
+                    "这是%(where)s开具的发票，数据在%(system)s中，不在北京的平台里。"
+                    "请在全国增值税发票查验平台或%(where)s电子税务局查验。"
+                )
+                % {"where": where, "system": system},
                 score=88,
-                evidence=[f"{digits}是地区代码，表示{region.name}"],
-                steps=[Step("全国增值税发票查验平台", NATIONAL_VERIFICATION_URL)],
+                evidence=[
+                    _("%(digits)s是地区代码，表示%(region)s")
+                    % {"digits": digits, "region": _region(region.name)}
+                ],
+                steps=[Step(_("全国增值税发票查验平台"), NATIONAL_VERIFICATION_URL)],
             )
         )
     if info.year is not None and info.year < today.year - RETENTION_YEARS:
-        diagnoses.append(_too_old(f"号码显示开票年份为 {info.year} 年"))
+        diagnoses.append(_too_old(_("号码显示开票年份为 %(year)s 年") % {"year": info.year}))
     return diagnoses
 
 
 def _from_date(query: FinderQuery, today: dt.date) -> list[Diagnosis]:
     if query.date is None:
         return []
-    evidence = [f"您输入的开票日期：{query.date.isoformat()}；今天：{today.isoformat()}"]
+    evidence = [
+        _("您输入的开票日期：%(date)s；今天：%(today)s")
+        % {"date": query.date.isoformat(), "today": today.isoformat()}
+    ]
     if query.date > today:
         return [
             Diagnosis(
                 Code.FUTURE_DATE,
-                "开票日期在未来，可能输错了：请核对发票上的开票日期。",
+                _("开票日期在未来，可能输错了：请核对发票上的开票日期。"),
                 score=92,
                 evidence=evidence,
             )
@@ -619,8 +796,11 @@ def _from_date(query: FinderQuery, today: dt.date) -> list[Diagnosis]:
         return [
             Diagnosis(
                 Code.TOO_RECENT,
-                "开票数据在开票次日才同步到平台，当天开具的发票暂时查不到："
-                f"请于 {available.isoformat()} 起再查。",
+                _(
+                    "开票数据在开票次日才同步到平台，当天开具的发票暂时查不到："
+                    "请于 %(date)s 起再查。"
+                )
+                % {"date": available.isoformat()},
                 score=90,
                 evidence=evidence,
             )
@@ -630,22 +810,25 @@ def _from_date(query: FinderQuery, today: dt.date) -> list[Diagnosis]:
         return [
             Diagnosis(
                 Code.TOO_RECENT,
-                "开票数据通常在开票次日同步到平台，偶尔会延迟一天：如果今天仍查不到，"
-                f"请于 {retry.isoformat()} 再查。",
+                _(
+                    "开票数据通常在开票次日同步到平台，偶尔会延迟一天：如果今天仍查不到，"
+                    "请于 %(date)s 再查。"
+                )
+                % {"date": retry.isoformat()},
                 score=55,
                 evidence=evidence,
             )
         ]
     if query.date < _years_before(today, RETENTION_YEARS):
-        return [_too_old(f"您输入的开票日期：{query.date.isoformat()}")]
+        return [_too_old(_entered_date(query.date))]
     return []
 
 
 def _too_old(evidence: str) -> Diagnosis:
     return Diagnosis(
         Code.TOO_OLD,
-        f"这张发票开具已超过 {RETENTION_YEARS} 年：平台没有迁移更早的历史数据，"
-        "如需留存，可申请补录。",
+        _("这张发票开具已超过 %(years)s 年：平台没有迁移更早的历史数据，如需留存，可申请补录。")
+        % {"years": RETENTION_YEARS},
         score=65,
         evidence=[evidence],
     )
@@ -678,33 +861,36 @@ def _when(moment) -> str:
 def _recovery_progress(application) -> Diagnosis:
     """An open 补录 application for this invoice: what it waits for, and who owes the next step."""
     status = application.status
-    evidence = [f"补录申请 #{application.pk}，状态：{application.get_status_display()}"]
+    evidence = [
+        _("补录申请 #%(id)s，状态：%(status)s")
+        % {"id": application.pk, "status": application.get_status_display()}
+    ]
     if status == "draft":
-        message = (
+        message = _(
             "这张发票的补录申请还是草稿，尚未提交，平台不会审核："
             "请上传发票文件等证明材料并提交申请。"
         )
-        evidence.append(f"创建于 {_when(application.created_at)}")
-        label = "上传材料并提交"
+        evidence.append(_("创建于 %(time)s") % {"time": _when(application.created_at)})
+        label = _("上传材料并提交")
     elif status == "more_info":
         reason = (getattr(application, "staff_reason", "") or "").strip()
-        message = (
+        message = _(
             "平台审核人员要求补充材料，这张发票的补录申请正在等贵单位补交：补交后才会继续审核。"
         )
         if reason:
-            evidence.append(f"审核人员要求：{reason}")
+            evidence.append(_("审核人员要求：%(reason)s") % {"reason": reason})
         decided = getattr(application, "decided_at", None)
         if decided:
-            evidence.append(f"提出要求的时间：{_when(decided)}")
-        label = "补充材料"
+            evidence.append(_("提出要求的时间：%(time)s") % {"time": _when(decided)})
+        label = pgettext("finder step", "补充材料")
     else:  # submitted: in staff review
-        message = "这张发票的补录申请已提交，正在等待平台审核：审核通过后即可查到。"
+        message = _("这张发票的补录申请已提交，正在等待平台审核：审核通过后即可查到。")
         submitted = getattr(application, "submitted_at", None) or application.created_at
-        evidence.append(f"提交于 {_when(submitted)}")
+        evidence.append(_("提交于 %(time)s") % {"time": _when(submitted)})
         due = getattr(application, "due_at", None)
         if due:
-            evidence.append(f"审核期限：{_when(due)}")
-        label = "查看补录进度"
+            evidence.append(_("审核期限：%(time)s") % {"time": _when(due)})
+        label = _("查看补录进度")
     return Diagnosis(
         Code.RECOVERY_PENDING,
         message,
@@ -751,21 +937,27 @@ def _recovery_rejected(organization: Organization, query: FinderQuery) -> Diagno
     if application is None:
         return None
     evidence = [
-        f"补录申请 #{application.pk}，状态：{application.get_status_display()}，"
-        f"驳回于 {_when(application.decided_at)}"
+        _("补录申请 #%(id)s，状态：%(status)s，驳回于 %(time)s")
+        % {
+            "id": application.pk,
+            "status": application.get_status_display(),
+            "time": _when(application.decided_at),
+        }
     ]
     if application.staff_reason.strip():
-        evidence.append(f"驳回原因：{application.staff_reason.strip()}")
+        evidence.append(_("驳回原因：%(reason)s") % {"reason": application.staff_reason.strip()})
     return Diagnosis(
         Code.RECOVERY_REJECTED,
-        "这张发票的补录申请被驳回了，因此没有录入平台：请按驳回原因准备材料后重新申请补录，"
-        "如有疑问请联系平台客服。",
+        _(
+            "这张发票的补录申请被驳回了，因此没有录入平台：请按驳回原因准备材料后重新申请补录，"
+            "如有疑问请联系平台客服。"
+        ),
         score=93,
         evidence=evidence,
         steps=_steps(
-            ("查看被驳回的申请", "recovery_detail", [application.pk], None),
-            ("重新申请补录", "recovery_new", None, recovery_params(query)),
-            ("联系平台客服", "support_new", None, None),
+            (_("查看被驳回的申请"), "recovery_detail", [application.pk], None),
+            (_("重新申请补录"), "recovery_new", None, recovery_params(query)),
+            (_("联系平台客服"), "support_new", None, None),
         ),
     )
 
@@ -787,33 +979,36 @@ def _imports_pending(organization: Organization, query: FinderQuery) -> list[Dia
         if job.status == ImportStatus.DONE:
             continue
         if job.status == ImportStatus.FAILED or resumable(job):
-            message = (
-                f"贵单位的批量导入“{job.file_name}”中断了（已完成 {job.percent}%），"
+            message = _(
+                "贵单位的批量导入“%(file)s”中断了（已完成 %(percent)s%%），"
                 "这张发票可能在尚未导入的部分：继续导入后再查。"
             )
             score = 75
         elif job.status == ImportStatus.MAPPING:
-            message = (
-                f"贵单位的批量导入“{job.file_name}”还在等待确认列对应关系，尚未开始导入："
-                "确认后再查。"
+            message = _(
+                "贵单位的批量导入“%(file)s”还在等待确认列对应关系，尚未开始导入：确认后再查。"
             )
             score = 68
         else:
-            message = (
-                f"贵单位的批量导入“{job.file_name}”正在进行（{job.percent}%），"
+            message = _(
+                "贵单位的批量导入“%(file)s”正在进行（%(percent)s%%），"
                 "这张发票可能还没导入：导入完成后再查。"
             )
             score = 70
         diagnoses.append(
             Diagnosis(
                 Code.SYNC_PENDING,
-                message,
+                message % {"file": job.file_name, "percent": job.percent},
                 score=score,
                 evidence=[
-                    f"批量导入 #{job.pk}，状态：{job.get_status_display()}，"
-                    f"提交于 {timezone.localtime(job.created_at):%Y-%m-%d %H:%M}"
+                    _("批量导入 #%(id)s，状态：%(status)s，提交于 %(time)s")
+                    % {
+                        "id": job.pk,
+                        "status": job.get_status_display(),
+                        "time": _when(job.created_at),
+                    }
                 ],
-                steps=_steps(("查看这次导入", "import_detail", [job.pk], None)),
+                steps=_steps((_("查看这次导入"), "import_detail", [job.pk], None)),
             )
         )
     return diagnoses
@@ -846,24 +1041,39 @@ def _rejected_rows(query: FinderQuery, jobs) -> list[Diagnosis]:
         diagnoses.append(
             Diagnosis(
                 Code.SYNC_PENDING,
-                f"这张发票在贵单位的批量导入“{job.file_name}”中被拒绝了"
-                f"（第 {found[0].row} 行）：按原因改正后重新导入即可。",
+                _(
+                    "这张发票在贵单位的批量导入“%(file)s”中被拒绝了"
+                    "（第 %(row)s 行）：按原因改正后重新导入即可。"
+                )
+                % {"file": job.file_name, "row": found[0].row},
                 score=93,
-                evidence=[
-                    f"第 {p.row} 行 {p.column}：{p.message}".replace(" ：", "：") for p in found
-                ],
-                steps=_steps(("下载未导入的行", "import_rejected", [job.pk], None))
-                + _steps(("查看这次导入", "import_detail", [job.pk], None)),
+                evidence=[_problem_line(p) for p in found],
+                steps=_steps((_("下载未导入的行"), "import_rejected", [job.pk], None))
+                + _steps((_("查看这次导入"), "import_detail", [job.pk], None)),
             )
         )
     return diagnoses
 
 
+def _problem_line(problem) -> str:
+    if problem.column:
+        line = _("第 %(row)s 行 %(column)s：%(message)s") % {
+            "row": problem.row,
+            "column": problem.column,
+            "message": problem.message,
+        }
+    else:
+        line = _("第 %(row)s 行：%(message)s") % {"row": problem.row, "message": problem.message}
+    return line.replace(" ：", "：")
+
+
 def _not_on_platform() -> Diagnosis:
     return Diagnosis(
         Code.NOT_ON_PLATFORM,
-        "平台上没有这张发票，也没有号码相近的发票。可能是开票方离线开具后未上传，"
-        "或数据在迁移中遗漏：请核对号码，或申请补录。",
+        _(
+            "平台上没有这张发票，也没有号码相近的发票。可能是开票方离线开具后未上传，"
+            "或数据在迁移中遗漏：请核对号码，或申请补录。"
+        ),
         score=40,
     )
 
@@ -889,7 +1099,8 @@ def _by_fields(organization: Organization, query: FinderQuery, today: dt.date) -
         diagnoses.append(
             Diagnosis(
                 Code.SEVERAL_MATCHES,
-                f"有 {_count(found)} 张发票符合所填条件：请从中选择，或补充发票号码。",
+                _("有 %(count)s 张发票符合所填条件：请从中选择，或补充发票号码。")
+                % {"count": _count(found)},
                 score=90,
                 proposals=[Proposal(inv) for inv in shown],
             )
@@ -899,19 +1110,27 @@ def _by_fields(organization: Organization, query: FinderQuery, today: dt.date) -
         other = Basis.AMOUNT if query.basis == Basis.TOTAL else Basis.TOTAL
         hits = _fetch(_legs(sides, query.amount, other, since), FIELD_MATCHES_SHOWN, **on_day)
         if hits:
-            asked, given = (
-                ("价税合计", "不含税金额")
-                if query.basis == Basis.TOTAL
-                else ("不含税金额", "价税合计")
-            )
+            if query.basis == Basis.TOTAL:
+                message = _(
+                    "按价税合计没有找到，但有发票的不含税金额正是 %(amount)s："
+                    "可能把不含税金额当成了价税合计。"
+                )
+            else:
+                message = _(
+                    "按不含税金额没有找到，但有发票的价税合计正是 %(amount)s："
+                    "可能把价税合计当成了不含税金额。"
+                )
             diagnoses.append(
                 Diagnosis(
                     Code.TAX_INCLUSION_MISMATCH,
-                    f"按{asked}没有找到，但有发票的{given}正是 {query.amount}："
-                    f"可能把{given}当成了{asked}。",
+                    message % {"amount": query.amount},
                     score=92,
                     evidence=[
-                        f"{inv.number}：金额（不含税）{inv.amount}，价税合计 {inv.total}"
+                        _about(
+                            inv.number,
+                            _("金额（不含税）%(amount)s，价税合计 %(total)s")
+                            % {"amount": inv.amount, "total": inv.total},
+                        )
                         for inv in hits
                     ],
                     proposals=[Proposal(inv) for inv in hits],
@@ -942,10 +1161,14 @@ def _by_fields(organization: Organization, query: FinderQuery, today: dt.date) -
             diagnoses.append(
                 Diagnosis(
                     Code.DATE_MISMATCH,
-                    "这一天没有符合条件的发票，但其他日期有：可能开票日期记错了。",
+                    _("这一天没有符合条件的发票，但其他日期有：可能开票日期记错了。"),
                     score=85,
                     evidence=[
-                        f"{inv.number}：开票日期 {inv.issue_date.isoformat()}" for inv in hits
+                        _about(
+                            inv.number,
+                            _("开票日期 %(date)s") % {"date": inv.issue_date.isoformat()},
+                        )
+                        for inv in hits
                     ],
                     proposals=[Proposal(inv) for inv in hits],
                 )
@@ -956,8 +1179,8 @@ def _by_fields(organization: Organization, query: FinderQuery, today: dt.date) -
         not_found = _not_on_platform()
         if since is not None:
             not_found.evidence.append(
-                f"只查了 {since.isoformat()} 以来的发票：补充开票日期、价税合计或对方税号"
-                "可以查更早的"
+                _("只查了 %(since)s 以来的发票：补充开票日期、价税合计或对方税号可以查更早的")
+                % {"since": since.isoformat()}
             )
         diagnoses.append(not_found)
     return FinderResult(query, False, None, diagnoses)
@@ -1071,9 +1294,11 @@ def recovery_params(query: FinderQuery) -> dict[str, str]:
 
 def next_steps(query: FinderQuery, code: str) -> list[Step]:
     steps = []
+    support = (_("联系平台客服"), "support_new", None, None)
+    help_ = (_("帮助"), "help", None, None)
     if code in (Code.NOT_VISIBLE,):
-        return _steps(("联系平台客服", "support_new", None, None), ("帮助", "help", None, None))
-    steps += _steps(("申请补录", "recovery_new", None, recovery_params(query)))
-    steps += _steps(("与台账对账", "reconcile_new", None, None))
-    steps += _steps(("联系平台客服", "support_new", None, None), ("帮助", "help", None, None))
+        return _steps(support, help_)
+    steps += _steps((_("申请补录"), "recovery_new", None, recovery_params(query)))
+    steps += _steps((_("与台账对账"), "reconcile_new", None, None))
+    steps += _steps(support, help_)
     return steps

@@ -4,13 +4,14 @@ the invoice, or why it is not there and what to do."""
 from __future__ import annotations
 
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from fapiao.accounts.permissions import Perm, org_required
 from fapiao.finder import diagnosis
 from fapiao.finder.forms import FinderFileForm, FinderForm, fields_from_extraction
 from fapiao.invoices.models import InvoiceStatus
-from fapiao.rules import nearmatch, types
+from fapiao.rules import types
 from fapiao.verification import files
 
 FIELDS = ("number", "code", "date", "amount", "basis", "party")
@@ -30,7 +31,7 @@ def finder(request):
             if extraction.ok and extraction.invoice:
                 data = fields_from_extraction(extraction.invoice)
             else:
-                file_error = (extraction.error or {}).get("message") or "无法读取这个文件"
+                file_error = (extraction.error or {}).get("message") or _("无法读取这个文件")
     form = FinderForm(data or None)
     organization = request.organization
     result = None
@@ -47,7 +48,7 @@ def finder(request):
         if result and result.invoice
         else None,
         "diagnoses": [_diagnosis_view(d, organization) for d in result.diagnoses] if result else [],
-        "patterns": nearmatch.LABELS,
+        "patterns": diagnosis.PATTERN_LABELS,
     }
     return render(request, "finder/finder.html", context)
 
@@ -77,7 +78,7 @@ def _red_view(invoice, organization) -> dict | None:
 
 def _diagnosis_view(found: diagnosis.Diagnosis, organization) -> dict:
     # A proposal's line of evidence is its row in the table: not said twice.
-    shown = tuple(f"{p.invoice.number}：" for p in found.proposals)
+    shown = tuple(diagnosis.about_prefix(p.invoice.number) for p in found.proposals)
     return {
         "code": found.code,
         "message": found.message,
@@ -86,9 +87,10 @@ def _diagnosis_view(found: diagnosis.Diagnosis, organization) -> dict:
         "proposals": [
             {
                 **_invoice_view(p.invoice, organization),
-                "pattern": nearmatch.LABELS.get(p.pattern, ""),
+                "pattern": diagnosis.PATTERN_LABELS.get(p.pattern, ""),
                 "explanation": p.explanation,
                 "agrees": p.agrees,
+                "agrees_text": diagnosis.listed(p.agrees),
             }
             for p in found.proposals
         ],

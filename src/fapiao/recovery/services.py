@@ -19,6 +19,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
 
 from fapiao.accounts.models import Organization
 from fapiao.audit.events import EventCode
@@ -363,15 +365,32 @@ def _store_evidence(application: RecoveryApplication, uploads: list[EvidenceUplo
 
 # --- notifications -------------------------------------------------------------------------------
 
+# Marked for translation here, translated when sent: in the active language, as the user stores
+# no language of their own (the actor's on a request, the default one in the task worker).
 STEP_TEXT = {
-    "drafted": ("补录申请草稿已创建", "请核对发票信息、上传证明材料后提交审核。"),
-    "submitted": ("已收到您的补录申请", "工作人员会在 {days} 个工作日内审核（{due} 前）。"),
-    "resubmitted": ("已收到您补充的材料", "申请已重新进入审核队列，将在 {due} 前审核。"),
-    "more_info": ("补录申请需要补充材料", "工作人员审核后，需要您补充材料后重新提交。"),
-    "approved": ("补录申请已通过", "发票已记录到平台，现在可以查到。"),
-    "rejected": ("补录申请被驳回", "很抱歉，您的补录申请未通过。"),
-    "reminded": ("提醒：补录申请仍待您补充材料", "补充材料并重新提交后，工作人员才会继续审核。"),
-    "withdrawn": ("补录申请已撤回", "申请已由本单位的其他成员撤回。"),
+    "drafted": (
+        gettext_noop("补录申请草稿已创建"),
+        gettext_noop("请核对发票信息、上传证明材料后提交审核。"),
+    ),
+    "submitted": (
+        gettext_noop("已收到您的补录申请"),
+        gettext_noop("工作人员会在 %(days)s 个工作日内审核（%(due)s 前）。"),
+    ),
+    "resubmitted": (
+        gettext_noop("已收到您补充的材料"),
+        gettext_noop("申请已重新进入审核队列，将在 %(due)s 前审核。"),
+    ),
+    "more_info": (
+        gettext_noop("补录申请需要补充材料"),
+        gettext_noop("工作人员审核后，需要您补充材料后重新提交。"),
+    ),
+    "approved": (gettext_noop("补录申请已通过"), gettext_noop("发票已记录到平台，现在可以查到。")),
+    "rejected": (gettext_noop("补录申请被驳回"), gettext_noop("很抱歉，您的补录申请未通过。")),
+    "reminded": (
+        gettext_noop("提醒：补录申请仍待您补充材料"),
+        gettext_noop("补充材料并重新提交后，工作人员才会继续审核。"),
+    ),
+    "withdrawn": (gettext_noop("补录申请已撤回"), gettext_noop("申请已由本单位的其他成员撤回。")),
 }
 
 
@@ -379,23 +398,27 @@ def step_text(application: RecoveryApplication, step: str) -> tuple[str, str]:
     """The subject and opening sentence telling the applicant about a step (notice and email)."""
     subject, opening = STEP_TEXT[step]
     due = timezone.localtime(application.due_at) if application.due_at else None
-    return subject, opening.format(
-        days=sla.REVIEW_WORKING_DAYS, due=f"{due:%Y-%m-%d %H:%M}" if due else ""
-    )
+    return _(subject), _(opening) % {
+        "days": sla.REVIEW_WORKING_DAYS,
+        "due": f"{due:%Y-%m-%d %H:%M}" if due else "",
+    }
 
 
 def _notify(application: RecoveryApplication, step: str) -> None:
     from fapiao.recovery.tasks import recovery_notify
 
     subject, opening = step_text(application, step)
-    body = f"发票 {application.identity}：{opening}"
+    body = _("发票 %(identity)s：%(opening)s") % {
+        "identity": application.identity,
+        "opening": opening,
+    }
     if application.staff_reason and step in ("more_info", "rejected", "reminded"):
-        label = "驳回原因" if step == "rejected" else "需要补充"
-        body += f"\n{label}：{application.staff_reason}"
+        line = _("驳回原因：%(reason)s") if step == "rejected" else _("需要补充：%(reason)s")
+        body += "\n" + line % {"reason": application.staff_reason}
     notice_send(
         user=application.applicant,
         organization=application.organization,
-        title=f"{subject}（#{application.pk}）",
+        title=_("%(subject)s（#%(id)s）") % {"subject": subject, "id": application.pk},
         body=body,
         link=reverse("recovery_detail", args=[application.pk]),
     )
@@ -754,8 +777,15 @@ def recovery_start_bulk(
             notice_send(
                 user=actor,
                 organization=organization,
-                title=f"已创建 {len(created)} 份补录申请草稿",
-                body="来自对账的“平台缺失”发票：请逐份核对发票信息、上传发票文件等证明材料后提交。",
+                title=ngettext(
+                    "已创建 %(count)s 份补录申请草稿",
+                    "已创建 %(count)s 份补录申请草稿",
+                    len(created),
+                )
+                % {"count": len(created)},
+                body=_(
+                    "来自对账的“平台缺失”发票：请逐份核对发票信息、上传发票文件等证明材料后提交。"
+                ),
                 link=reverse("recovery_list") + "?status=draft",
             )
     return created
@@ -990,8 +1020,13 @@ def _remind_drafts(now: dt.datetime) -> int:
             notice_send(
                 user=first.applicant,
                 organization=first.organization,
-                title=f"提醒：{len(drafts)} 份补录申请草稿尚未提交",
-                body="上传发票文件等证明材料并提交后，工作人员才会审核。",
+                title=ngettext(
+                    "提醒：%(count)s 份补录申请草稿尚未提交",
+                    "提醒：%(count)s 份补录申请草稿尚未提交",
+                    len(drafts),
+                )
+                % {"count": len(drafts)},
+                body=_("上传发票文件等证明材料并提交后，工作人员才会审核。"),
                 link=reverse("recovery_list") + "?status=draft",
             )
             reminded += len(drafts)
