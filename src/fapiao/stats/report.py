@@ -20,14 +20,16 @@ from fapiao.stats.selectors import (
     Row,
     SidesRow,
     StatsFilters,
+    Tallies,
     period_label,
     sides_rows,
     stats_by_rate,
     stats_by_status,
     stats_by_type,
     stats_comparison,
-    stats_period_figures,
+    stats_tallies,
     stats_top_parties,
+    summary_of,
     total_of,
 )
 
@@ -197,10 +199,7 @@ def sides_table(figures: PeriodFigures, selection: Selection) -> Table:
     )
 
 
-def comparison_table(organization: Organization, selection: Selection) -> Table:
-    c: Comparison = stats_comparison(
-        organization=organization, direction=selection.filters.direction, month=selection.month
-    )
+def comparison_table(c: Comparison, selection: Selection) -> Table:
     metrics = [
         ("张数", "count"),
         ("红字张数", "red_count"),
@@ -245,8 +244,7 @@ def comparison_table(organization: Organization, selection: Selection) -> Table:
     )
 
 
-def type_table(organization: Organization, selection: Selection) -> Table:
-    rows: list[Row] = stats_by_type(organization=organization, filters=selection.filters)
+def type_table(rows: list[Row]) -> Table:
     total = total_of(row.figures for row in rows)
     return Table(
         key="type",
@@ -345,8 +343,7 @@ def parties_merged(tables: list[Table]) -> Table:
     )
 
 
-def status_table(organization: Organization, selection: Selection) -> Table:
-    rows: list[Row] = stats_by_status(organization=organization, filters=selection.filters)
+def status_table(rows: list[Row]) -> Table:
     return Table(
         key="status",
         title=VIEWS["status"],
@@ -388,44 +385,53 @@ class StatsReport:
 def stats_report(
     *, organization: Organization, selection: Selection, views: set[str] | None = None
 ) -> StatsReport:
-    """The statistics for `selection`: every view, or only those named in `views`. Views share
-    their queries: the chosen period's figures per side give that period's table, 开具与取得,
-    the summary and each party table's whole."""
+    """The statistics for `selection`: every view, or only those named in `views`.
+
+    One tally a side (stats_tally: one query, month × type × status × red) gives the periods,
+    开具与取得, the types, the statuses, the summary, each party table's whole and the months of
+    the comparison that it spans. 按年 over every year has a tally a side without types, which
+    also spans the comparison. Only the rates (from the lines), the party rankings and a
+    comparison month outside the dates read have queries of their own."""
 
     def wanted(view: str) -> bool:
         return views is None or view in views
 
     filters = selection.filters
     both = [Direction.ISSUED, Direction.RECEIVED]
-    chosen = selection.period
-    base = stats_period_figures(
-        organization=organization,
-        filters=filters,
-        period=chosen,
-        sides=both if views is None or "sides" in views else filters.sides,
-    )
-    summary = total_of(row.figures for row in base.rows(filters.direction))
+    sides = both if wanted("sides") else filters.sides
+    tallies: Tallies = stats_tallies(organization=organization, filters=filters, sides=sides)
+    year_filters, year_tallies = filters, tallies
+    if wanted(str(Period.YEAR)) and selection.year_view_filters() != filters:
+        year_filters = selection.year_view_filters()
+        year_tallies = stats_tallies(
+            organization=organization, filters=year_filters, sides=filters.sides, types=False
+        )
+    base = PeriodFigures.of(tallies, filters, selection.period, sides)
+    summary = summary_of(tallies, filters)
     tables: dict[str, Table] = {}
     for period in Period:
         if not wanted(str(period)):
             continue
-        period_filters = selection.year_view_filters() if period == Period.YEAR else filters
-        if period == chosen and period_filters == filters:
+        if period == Period.YEAR:
+            figures = PeriodFigures.of(year_tallies, year_filters, period, filters.sides)
+        elif period == selection.period:
             figures = base
         else:
-            figures = stats_period_figures(
-                organization=organization,
-                filters=period_filters,
-                period=period,
-                sides=filters.sides,
-            )
+            figures = PeriodFigures.of(tallies, filters, period, filters.sides)
         tables[str(period)] = period_table(figures, selection)
     if wanted("sides"):
         tables["sides"] = sides_table(base, selection)
     if wanted("comparison"):
-        tables["comparison"] = comparison_table(organization, selection)
+        comparison = stats_comparison(
+            organization=organization,
+            direction=filters.direction,
+            month=selection.month,
+            tallies=year_tallies,
+        )
+        tables["comparison"] = comparison_table(comparison, selection)
     if wanted("type"):
-        tables["type"] = type_table(organization, selection)
+        rows = stats_by_type(organization=organization, filters=filters, tallies=tallies)
+        tables["type"] = type_table(rows)
     if wanted("rate"):
         tables["rate"] = rate_table(organization, selection, summary)
     if wanted("party"):
@@ -434,12 +440,13 @@ def stats_report(
                 organization=organization,
                 filters=filters,
                 side=side,
-                whole=total_of(row.figures for row in base.rows(side)),
+                whole=summary_of(tallies, filters.with_direction(side)),
             )
             table = party_table(parties)
             tables[table.key] = table
     if wanted("status"):
-        tables["status"] = status_table(organization, selection)
+        rows = stats_by_status(organization=organization, filters=filters, tallies=tallies)
+        tables["status"] = status_table(rows)
     return StatsReport(
         organization=organization, selection=selection, summary=summary, tables=tables
     )
