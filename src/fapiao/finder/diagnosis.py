@@ -1204,10 +1204,13 @@ def _party_sides(organization: Organization, query: FinderQuery) -> tuple[list, 
         party = Q(seller_tax_id=key) | Q(buyer_tax_id=key)
         return [side.filter(party) for side in sides], True
     selective = len(query.party) >= search.TRIGRAM
+    names = search.matching_names(query.party, search.field_kind("party"))  # once, not per leg
     if selective:
-        # The name index once (not once per leg): the matching invoices' ids, when few enough.
-        matching = search.name_filter(Invoice.objects.all(), query.party, field="party")
-        ids = list(matching.values_list("pk", flat=True)[: NAME_IDS_MAX + 1])
+        # The matching invoices' ids, when few enough.
+        matching = search.name_filter(
+            Invoice.objects.all(), query.party, field="party", names=names
+        )
+        ids = list(matching.order_by().values_list("pk", flat=True)[: NAME_IDS_MAX + 1])
         if len(ids) <= NAME_IDS_MAX:
             # The ids lead: the organization is compared as an expression (`+ 0`) that no index
             # serves, or SQLite, without statistics, walks the organization's whole index.
@@ -1218,7 +1221,7 @@ def _party_sides(organization: Organization, query: FinderQuery) -> tuple[list, 
                 keyed.filter(seller_key=organization.pk),
                 keyed.filter(buyer_key=organization.pk),
             ], True
-    named = [search.name_filter(side, query.party, field="party") for side in sides]
+    named = [search.name_filter(side, query.party, field="party", names=names) for side in sides]
     return named, selective
 
 

@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_migrate, pre_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -35,7 +35,18 @@ class InvoicesConfig(AppConfig):
                 ),
             )
         )
+        pre_migrate.connect(_search_triggers_drop, sender=self)
         post_migrate.connect(_search_triggers_ensure, sender=self)
+
+
+def _search_triggers_drop(sender, using, plan=None, **kwargs) -> None:
+    # SQLite: a migration that rebuilds an invoice table or the name dictionary would stop on
+    # the triggers naming the dictionary; they come back after (post_migrate). Only when there
+    # are migrations to apply: putting them back re-reads every invoice's names.
+    if plan:
+        from fapiao.invoices.search import sqlite_triggers_drop
+
+        sqlite_triggers_drop(using)
 
 
 def _search_triggers_ensure(sender, using, **kwargs) -> None:

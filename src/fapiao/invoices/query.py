@@ -289,7 +289,7 @@ def _matching(organization: Organization, filters: InvoiceFilters) -> list[Query
     """The organization's invoices matching `filters`, as `_branches`."""
     criteria = _criteria(filters)
     pins: list[list[int]] = []  # id lists of selective conditions, see _pin
-    by_name: list[tuple[str, search.Field]] = []  # name searches the index cannot pin
+    by_name: list[tuple[str, search.Field, list[str] | None]] = []  # searches not pinned
 
     def pin_or_filter(condition: Q) -> None:
         nonlocal criteria
@@ -316,9 +316,10 @@ def _matching(organization: Organization, filters: InvoiceFilters) -> list[Query
     if filters.item.strip():
         names.append((filters.item.strip(), "item"))
     for text, field in names:
-        ids = _pin(search.name_filter(Invoice.objects.all(), text, field=field))
+        found = search.matching_names(text, search.field_kind(field))  # once per request
+        ids = _pin(search.name_filter(Invoice.objects.all(), text, field=field, names=found))
         if ids is None:
-            by_name.append((text, field))
+            by_name.append((text, field, found))
         else:
             pins.append(ids)
     if pins:
@@ -327,8 +328,8 @@ def _matching(organization: Organization, filters: InvoiceFilters) -> list[Query
     direction = Direction(filters.direction)
     for queryset in _branches(organization, direction, pinned=bool(pins)):
         queryset = queryset.filter(criteria)
-        for text, field in by_name:
-            queryset = search.name_filter(queryset, text, field=field)
+        for text, field, found in by_name:
+            queryset = search.name_filter(queryset, text, field=field, names=found)
         branches.append(queryset)
     return branches
 

@@ -16,14 +16,22 @@ an `update()`, raw SQL, COPY): row triggers on SQLite, statement triggers with t
 on PostgreSQL (one INSERT ... ON CONFLICT per statement, not per row). Migration 0007 installs
 them; on SQLite `sqlite_triggers_ensure` recreates them after a migration that rebuilt a table.
 
-Terms of one or two characters, too short for trigrams, scan the dictionary, which is small.
+Terms of one or two characters, too short for trigrams, scan the dictionary (a few hundred
+milliseconds at a million names): a request looks a term up once (`matching_names`) and passes
+the names to each query. A term matching more than NAMES_MAX names is too common to look up by
+exact name: the invoices' own columns are then filtered with LIKE, which finds such a term's
+rows among the first ones it reads.
+
+SQLite: a migration that rebuilds an invoice table or the dictionary would stop on the triggers
+that name the dictionary; `sqlite_triggers_drop` (pre_migrate, when there are migrations to
+apply) takes them away, and `sqlite_triggers_ensure` (post_migrate) puts them back and adds the
+names written meanwhile.
 """
 
 from typing import Literal
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Q, QuerySet
-from django.db.models.expressions import RawSQL
 
 from fapiao.invoices.models import Invoice, InvoiceLine, SearchName, SearchNameKind
 
@@ -31,13 +39,14 @@ Field = Literal["party", "seller", "buyer", "item"]
 
 FTS_TABLE = "invoices_searchname_fts"
 TRIGRAM = 3
-# Matched names passed to the invoice query as a list (index lookups); more than this, and the
-# query takes the dictionary's matches as a subquery instead.
-NAMES_INLINE = 500
+# Matched names passed to the invoice query as a list (index lookups on each name); a term
+# matching more is filtered with LIKE on the invoices' columns instead.
+NAMES_MAX = 2000
+_UNSET = object()
 
-# SQLite: what migration 0007 installs (a test checks the two agree). A trigger names no table
-# but its own and the dictionary: SQLite checks every trigger when a rebuilt table is renamed
-# into place, and one naming the table being rebuilt would stop the migration.
+# SQLite: what migration 0007 installs (a test checks the two agree). The dictionary's rows are
+# added with an upsert clause (ON CONFLICT DO NOTHING), which, unlike INSERT OR IGNORE, an outer
+# INSERT OR REPLACE / OR ABORT does not override.
 SQLITE_TRIGGERS: dict[str, str] = {
     "invoices_searchname_fts_ai": """
         CREATE TRIGGER IF NOT EXISTS invoices_searchname_fts_ai
@@ -53,24 +62,28 @@ SQLITE_TRIGGERS: dict[str, str] = {
     "invoices_invoice_names_ai": """
         CREATE TRIGGER IF NOT EXISTS invoices_invoice_names_ai
         AFTER INSERT ON invoices_invoice BEGIN
-            INSERT OR IGNORE INTO invoices_searchname(kind, name)
-            VALUES ('party', new.seller_name), ('party', new.buyer_name);
+            INSERT INTO invoices_searchname(kind, name)
+            VALUES ('party', new.seller_name), ('party', new.buyer_name)
+            ON CONFLICT DO NOTHING;
         END""",
     "invoices_invoice_names_au": """
         CREATE TRIGGER IF NOT EXISTS invoices_invoice_names_au
         AFTER UPDATE OF seller_name, buyer_name ON invoices_invoice BEGIN
-            INSERT OR IGNORE INTO invoices_searchname(kind, name)
-            VALUES ('party', new.seller_name), ('party', new.buyer_name);
+            INSERT INTO invoices_searchname(kind, name)
+            VALUES ('party', new.seller_name), ('party', new.buyer_name)
+            ON CONFLICT DO NOTHING;
         END""",
     "invoices_invoiceline_names_ai": """
         CREATE TRIGGER IF NOT EXISTS invoices_invoiceline_names_ai
         AFTER INSERT ON invoices_invoiceline BEGIN
-            INSERT OR IGNORE INTO invoices_searchname(kind, name) VALUES ('item', new.name);
+            INSERT INTO invoices_searchname(kind, name) VALUES ('item', new.name)
+            ON CONFLICT DO NOTHING;
         END""",
     "invoices_invoiceline_names_au": """
         CREATE TRIGGER IF NOT EXISTS invoices_invoiceline_names_au
         AFTER UPDATE OF name ON invoices_invoiceline BEGIN
-            INSERT OR IGNORE INTO invoices_searchname(kind, name) VALUES ('item', new.name);
+            INSERT INTO invoices_searchname(kind, name) VALUES ('item', new.name)
+            ON CONFLICT DO NOTHING;
         END""",
 }
 # The names of the invoices from a given id on, and of their lines: what the triggers would have
@@ -82,57 +95,101 @@ SQLITE_NAMES_FROM = (
     """INSERT OR IGNORE INTO invoices_searchname(kind, name)
        SELECT DISTINCT 'item', name FROM invoices_invoiceline WHERE invoice_id >= %s""",
 )
+# `+kind`: the FTS matches lead (then looked up by id); without the `+`, SQLite would walk every
+# name of the kind through the unique (kind, name) index and check each against the matches.
 _SQLITE_MATCH = (
-    "SELECT name FROM invoices_searchname WHERE kind = %s AND id IN "
+    "SELECT name FROM invoices_searchname WHERE +kind = %s AND id IN "
     "(SELECT rowid FROM invoices_searchname_fts WHERE invoices_searchname_fts MATCH %s)"
 )
 
 
-def matching_names(text: str, kind: str, *, using: str = DEFAULT_DB_ALIAS):
-    """The dictionary's names of `kind` containing `text`, case-insensitively: a list when there
-    are at most NAMES_INLINE, else a subquery (a queryset or RawSQL) yielding them."""
+def matching_names(text: str, kind: str, *, using: str = DEFAULT_DB_ALIAS) -> list[str] | None:
+    """The dictionary's names of `kind` containing `text`, case-insensitively; None when more
+    than NAMES_MAX do (the term is too common to be looked up by exact name)."""
     text = text.strip()
     vendor = connections[using].vendor
     if vendor == "sqlite" and len(text) >= TRIGRAM:
         # The term is a bound parameter, quoted as an FTS5 string: no query syntax gets through.
         phrase = '"' + text.replace('"', '""') + '"'
-        names = RawSQL(_SQLITE_MATCH, [kind, phrase])  # noqa: S611
         with connections[using].cursor() as cursor:
-            cursor.execute(f"{_SQLITE_MATCH} LIMIT {NAMES_INLINE + 1}", [kind, phrase])
+            cursor.execute(f"{_SQLITE_MATCH} LIMIT {NAMES_MAX + 1}", [kind, phrase])
             found = [row[0] for row in cursor.fetchall()]
     else:
         # PostgreSQL: icontains compares UPPER(name::text), the expression the GIN index is on.
         # SQLite, one or two characters: LIKE over the dictionary.
-        names = (
-            SearchName.objects.using(using).filter(kind=kind, name__icontains=text).values("name")
-        )
-        found = list(names.values_list("name", flat=True)[: NAMES_INLINE + 1])
-    return found if len(found) <= NAMES_INLINE else names
+        names = SearchName.objects.using(using).filter(kind=kind, name__icontains=text)
+        found = list(names.values_list("name", flat=True)[: NAMES_MAX + 1])
+    return found if len(found) <= NAMES_MAX else None
 
 
-def name_filter(queryset: QuerySet[Invoice], text: str, *, field: Field) -> QuerySet[Invoice]:
-    """Invoices of `queryset` whose name (`field`) contains `text`, case-insensitively.
-
-    `party` is the seller's or the buyer's name, `item` any line's item name.
-    """
+def field_kind(field: Field) -> str:
     if field not in ("party", "seller", "buyer", "item"):
         raise ValueError(f"unknown name field {field!r}")
+    return SearchNameKind.ITEM if field == "item" else SearchNameKind.PARTY
+
+
+def name_filter(
+    queryset: QuerySet[Invoice], text: str, *, field: Field, names=_UNSET
+) -> QuerySet[Invoice]:
+    """Invoices of `queryset` whose name (`field`) contains `text`, case-insensitively.
+
+    `party` is the seller's or the buyer's name, `item` any line's item name. `names`: what
+    `matching_names` returned for the term, when the caller looked it up already.
+    """
+    kind = field_kind(field)
     text = text.strip()
     if not text:
         return queryset
-    kind = SearchNameKind.ITEM if field == "item" else SearchNameKind.PARTY
-    names = matching_names(text, kind, using=queryset.db)
-    if isinstance(names, list) and not names:
+    if names is _UNSET:
+        names = matching_names(text, kind, using=queryset.db)
+    if names is not None and not names:
         return queryset.none()
     if field == "item":
-        lines = InvoiceLine.objects.using(queryset.db).filter(name__in=names)
+        lines = InvoiceLine.objects.using(queryset.db)
+        lines = (
+            lines.filter(name__icontains=text) if names is None else lines.filter(name__in=names)
+        )
         return queryset.filter(pk__in=lines.values("invoice_id"))
-    conditions = {
-        "party": Q(seller_name__in=names) | Q(buyer_name__in=names),
-        "seller": Q(seller_name__in=names),
-        "buyer": Q(buyer_name__in=names),
-    }
+    lookup = "icontains" if names is None else "in"
+    value = text if names is None else names
+    seller, buyer = Q(**{f"seller_name__{lookup}": value}), Q(**{f"buyer_name__{lookup}": value})
+    conditions = {"party": seller | buyer, "seller": seller, "buyer": buyer}
     return queryset.filter(conditions[field])
+
+
+def names_add(parties, items, *, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Add names to the dictionary ahead of the invoices that carry them, committed at once
+    (PostgreSQL, outside a transaction): a bulk import's chunk then holds no new dictionary row
+    uncommitted while it writes, on which another session adding the same name would wait."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        for kind, names in ((SearchNameKind.PARTY, parties), (SearchNameKind.ITEM, items)):
+            names = sorted({name for name in names if name is not None})
+            if not names:
+                continue
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    "INSERT INTO invoices_searchname (kind, name) "
+                    "SELECT %s, name FROM unnest(%s::text[]) AS name ORDER BY name "
+                    "ON CONFLICT (kind, name) DO NOTHING",
+                    [str(kind), names],
+                )
+            else:
+                cursor.executemany(
+                    "INSERT OR IGNORE INTO invoices_searchname (kind, name) VALUES (%s, %s)",
+                    [(str(kind), name) for name in names],
+                )
+
+
+def sqlite_triggers_drop(using: str = DEFAULT_DB_ALIAS) -> None:
+    """Drop the triggers that name the dictionary, before migrations run (see the module's
+    docstring); post_migrate's `sqlite_triggers_ensure` recreates them."""
+    connection = connections[using]
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        for name in SQLITE_TRIGGERS:
+            cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
 
 
 def sqlite_triggers_ensure(using: str = DEFAULT_DB_ALIAS) -> bool:

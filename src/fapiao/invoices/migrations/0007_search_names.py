@@ -36,24 +36,28 @@ SQLITE_TRIGGERS = {
     "invoices_invoice_names_ai": """
         CREATE TRIGGER IF NOT EXISTS invoices_invoice_names_ai
         AFTER INSERT ON invoices_invoice BEGIN
-            INSERT OR IGNORE INTO invoices_searchname(kind, name)
-            VALUES ('party', new.seller_name), ('party', new.buyer_name);
+            INSERT INTO invoices_searchname(kind, name)
+            VALUES ('party', new.seller_name), ('party', new.buyer_name)
+            ON CONFLICT DO NOTHING;
         END""",
     "invoices_invoice_names_au": """
         CREATE TRIGGER IF NOT EXISTS invoices_invoice_names_au
         AFTER UPDATE OF seller_name, buyer_name ON invoices_invoice BEGIN
-            INSERT OR IGNORE INTO invoices_searchname(kind, name)
-            VALUES ('party', new.seller_name), ('party', new.buyer_name);
+            INSERT INTO invoices_searchname(kind, name)
+            VALUES ('party', new.seller_name), ('party', new.buyer_name)
+            ON CONFLICT DO NOTHING;
         END""",
     "invoices_invoiceline_names_ai": """
         CREATE TRIGGER IF NOT EXISTS invoices_invoiceline_names_ai
         AFTER INSERT ON invoices_invoiceline BEGIN
-            INSERT OR IGNORE INTO invoices_searchname(kind, name) VALUES ('item', new.name);
+            INSERT INTO invoices_searchname(kind, name) VALUES ('item', new.name)
+            ON CONFLICT DO NOTHING;
         END""",
     "invoices_invoiceline_names_au": """
         CREATE TRIGGER IF NOT EXISTS invoices_invoiceline_names_au
         AFTER UPDATE OF name ON invoices_invoiceline BEGIN
-            INSERT OR IGNORE INTO invoices_searchname(kind, name) VALUES ('item', new.name);
+            INSERT INTO invoices_searchname(kind, name) VALUES ('item', new.name)
+            ON CONFLICT DO NOTHING;
         END""",
 }
 OLD_SQLITE_TRIGGERS = [
@@ -84,8 +88,10 @@ SQLITE_DOWN = [
     "DROP TABLE IF EXISTS invoices_searchname_fts",
 ]
 
-# One statement per INSERT or UPDATE, whatever its number of rows; names in a fixed order, so
-# that two transactions adding the same new names wait for each other instead of deadlocking.
+# One statement per INSERT or UPDATE, whatever its number of rows. Names in a fixed order: two
+# statements adding the same new names wait for each other instead of deadlocking (across
+# statements of two transactions the order is not fixed; a bulk import commits its chunk's names
+# before the chunk, see search.names_add).
 POSTGRES_FUNCTIONS = {
     "invoices_invoice_names": """
         INSERT INTO invoices_searchname (kind, name)
@@ -125,7 +131,9 @@ POSTGRES_UP = [
     "USING gin (UPPER(name::text) gin_trgm_ops) WITH (fastupdate = off)",
     *FILL,
     *(
-        f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql "
+        # The table is found in the schema the migration ran in, whatever the caller's path.
+        "SET search_path FROM CURRENT AS $$ "
         f"BEGIN {body}; RETURN NULL; END $$"
         for name, body in POSTGRES_FUNCTIONS.items()
     ),
