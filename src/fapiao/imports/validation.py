@@ -95,6 +95,8 @@ class Plan:
     # inv, row, column, code, message, is_warning, invoice_number, invoice_code
     problems: pl.DataFrame
     headers: dict[str, str]  # field key → the file's header (or the field's label)
+    # PostgreSQL: the plan's names are in the search dictionary already (see writing).
+    names_added: bool = False
 
     @property
     def invoices(self) -> int:

@@ -147,9 +147,9 @@ def _same_name(a: str, b: str) -> bool:
 
 def write_chunk(*, job_id: int, plan: Plan, compare_status: bool) -> InvoiceImport | None:
     """Write the next chunk after the job's checkpoint; None when there is none left."""
-    if connection.vendor == "postgresql":
-        with _timed("name-search dictionary (ahead of the chunk)"):
-            _names_ahead(job_id, plan)
+    if connection.vendor == "postgresql" and not plan.names_added:
+        with _timed("name-search dictionary (ahead of the chunks)"):
+            _names_ahead(plan)
     with _wal_checkpoints_spaced(), transaction.atomic():
         job = InvoiceImport.objects.select_for_update().get(pk=job_id)
         start = job.checkpoint
@@ -165,21 +165,19 @@ def write_chunk(*, job_id: int, plan: Plan, compare_status: bool) -> InvoiceImpo
     return job
 
 
-def _names_ahead(job_id: int, plan: Plan) -> None:
-    """PostgreSQL: the next chunk's names go into the search dictionary first, committed on
-    their own, so that the chunk's transaction adds none: a new name it held uncommitted for the
-    seconds it writes would make anyone issuing an invoice to that name wait (and two writers
-    adding new names in different orders could deadlock). A name of a chunk that then fails
-    stays in the dictionary, where it finds nothing."""
-    start = InvoiceImport.objects.values_list("checkpoint", flat=True).get(pk=job_id)
-    if start >= plan.invoices:
-        return
-    units = plan.units.slice(start, min(CHUNK, plan.invoices - start)).filter(pl.col("ok"))
-    lines = plan.lines.filter(pl.col("inv").is_in(units["inv"].implode()))
+def _names_ahead(plan: Plan) -> None:
+    """PostgreSQL: every name of the plan's valid invoices goes into the search dictionary
+    first, committed on its own, and the chunks' transactions tell the dictionary's triggers to
+    skip (`_NAMES_ADDED`). A chunk then holds no new dictionary row uncommitted while it writes,
+    on which anyone issuing an invoice to that name would wait (and two writers adding new names
+    in different orders could deadlock); and the names are added once, not per statement. A
+    name of a row that then fails stays in the dictionary, where it finds nothing."""
+    units = plan.units.filter(pl.col("ok"))
     search.names_add(
         [*units["seller_name"].unique().to_list(), *units["buyer_name"].unique().to_list()],
-        lines["name"].unique().to_list(),
+        plan.lines["name"].unique().to_list(),
     )
+    plan.names_added = True
 
 
 @contextmanager
@@ -548,6 +546,8 @@ def _insert_postgresql(units: pl.DataFrame, lines: pl.DataFrame) -> set[str]:
     ]
     with connection.cursor() as wrapper:
         cursor = wrapper.cursor
+        # The plan's names are in the dictionary (_names_ahead): its triggers skip the chunk.
+        cursor.execute("SELECT set_config(%s, 'on', true)", [search.PG_NAMES_ADDED])
         cursor.execute("DROP TABLE IF EXISTS imports_stage")
         cursor.execute(
             f"CREATE TEMP TABLE imports_stage ON COMMIT DROP AS "  # noqa: S608
@@ -580,4 +580,6 @@ def _insert_postgresql(units: pl.DataFrame, lines: pl.DataFrame) -> set[str]:
             ]
             with _timed("lines: COPY (rows and indexes)"):
                 _copy(cursor, "invoices_invoiceline", line_rows, line_text)
+        # For whatever else the transaction does (when the chunk is not all of it, as in a test).
+        cursor.execute("SELECT set_config(%s, '', true)", [search.PG_NAMES_ADDED])
     return raced

@@ -43,6 +43,10 @@ TRIGRAM = 3
 # matching more is filtered with LIKE on the invoices' columns instead.
 NAMES_MAX = 2000
 _UNSET = object()
+# PostgreSQL: a transaction that put its names into the dictionary itself (a bulk import, see
+# `names_add`) sets this to 'on' (set_config(..., true): for the transaction), and the
+# dictionary's triggers skip its statements.
+PG_NAMES_ADDED = "fapiao.search_names_added"
 
 # SQLite: what migration 0007 installs (a test checks the two agree). The dictionary's rows are
 # added with an upsert clause (ON CONFLICT DO NOTHING), which, unlike INSERT OR IGNORE, an outer

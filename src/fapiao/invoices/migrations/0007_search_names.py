@@ -134,7 +134,9 @@ POSTGRES_UP = [
         f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql "
         # The table is found in the schema the migration ran in, whatever the caller's path.
         "SET search_path FROM CURRENT AS $$ "
-        f"BEGIN {body}; RETURN NULL; END $$"
+        # A bulk import adds its names itself, ahead of its rows (search.names_add).
+        "BEGIN IF current_setting('fapiao.search_names_added', true) = 'on' THEN RETURN NULL; "
+        f"END IF; {body}; RETURN NULL; END $$"
         for name, body in POSTGRES_FUNCTIONS.items()
     ),
     *(

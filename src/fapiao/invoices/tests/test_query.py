@@ -693,6 +693,24 @@ def test_the_list_page_looks_a_term_up_in_the_dictionary_once(org):
     assert len(dictionary) == 1, dictionary
 
 
+def test_postgresql_triggers_skip_a_transaction_that_added_its_names_itself(org):
+    """A bulk import commits its names first and says so (search.PG_NAMES_ADDED)."""
+    if connection.vendor != "postgresql":
+        return
+    migration = importlib.import_module("fapiao.invoices.migrations.0007_search_names")
+    functions = [sql for sql in migration.POSTGRES_UP if sql.startswith("CREATE FUNCTION")]
+    assert len(functions) == 2
+    assert all(search.PG_NAMES_ADDED in sql for sql in functions)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, 'on', true)", [search.PG_NAMES_ADDED])
+    testing.invoice(seller=org, buyer_name="宁波天一阁书画有限公司", day=DAY)
+    assert not SearchName.objects.filter(name="宁波天一阁书画有限公司").exists()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, '', true)", [search.PG_NAMES_ADDED])
+    testing.invoice(seller=org, buyer_name="宁波天一阁书画有限公司", day=DAY)
+    assert SearchName.objects.filter(name="宁波天一阁书画有限公司").exists()
+
+
 def test_an_insert_or_replace_or_abort_of_an_invoice_keeps_the_dictionary_whole(org):
     """SQLite: an outer OR ABORT / OR REPLACE overrides a trigger's OR IGNORE, not its upsert:
     a copy of an invoice (another number, the same names) goes in and the dictionary stays."""
