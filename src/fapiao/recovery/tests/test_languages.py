@@ -7,8 +7,6 @@ import pytest
 from django.core import mail
 from django.utils import timezone, translation
 
-from fapiao import testing
-from fapiao.accounts.models import Role, StaffRole, User
 from fapiao.notices.models import Notice
 from fapiao.recovery import services, sla
 from fapiao.recovery.tests.helpers import contract, fields, invoice_file
@@ -25,23 +23,6 @@ def _media_in_tmp(settings, tmp_path):
 def _language_reset():
     yield
     translation.deactivate()
-
-
-@pytest.fixture
-def org():
-    return testing.organization("甲单位有限公司")
-
-
-@pytest.fixture
-def issuer(org):
-    return testing.member(org, Role.ISSUER)
-
-
-@pytest.fixture
-def staff():
-    return User.objects.create_user(
-        email="reviewer@example.com", password=testing.PASSWORD, staff_role=StaffRole.REVIEWER
-    )
 
 
 def _apply(org, issuer):

@@ -29,23 +29,6 @@ def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
-@pytest.fixture
-def org():
-    return testing.organization("甲单位有限公司")
-
-
-@pytest.fixture
-def issuer(org):
-    return testing.member(org, Role.ISSUER)
-
-
-@pytest.fixture
-def staff():
-    return User.objects.create_user(
-        email="reviewer@example.com", password=testing.PASSWORD, staff_role=StaffRole.REVIEWER
-    )
-
-
 def _apply(org, issuer, values=None, *, submit=True, evidence=None):
     values = values or fields(org)
     return services.recovery_create(

@@ -8,7 +8,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from fapiao import testing
-from fapiao.accounts.models import Role, StaffRole, User
 from fapiao.invoices.models import Invoice
 from fapiao.notices.models import Notice
 from fapiao.recovery import services
@@ -21,23 +20,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
-
-
-@pytest.fixture
-def org():
-    return testing.organization("甲单位有限公司")
-
-
-@pytest.fixture
-def issuer(org):
-    return testing.member(org, Role.ISSUER)
-
-
-@pytest.fixture
-def staff():
-    return User.objects.create_user(
-        email="reviewer@example.com", password=testing.PASSWORD, staff_role=StaffRole.REVIEWER
-    )
 
 
 def _post_data(values: dict, **extra) -> dict:
