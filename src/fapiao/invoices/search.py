@@ -162,26 +162,18 @@ def name_filter(
 
 
 def names_add(parties, items, *, using: str = DEFAULT_DB_ALIAS) -> None:
-    """Add names to the dictionary ahead of the invoices that carry them, committed at once
-    (PostgreSQL, outside a transaction): a bulk import's chunk then holds no new dictionary row
+    """PostgreSQL: add names to the dictionary ahead of the invoices that carry them, committed
+    at once (outside a transaction): a bulk import's chunk then holds no new dictionary row
     uncommitted while it writes, on which another session adding the same name would wait."""
-    connection = connections[using]
-    with connection.cursor() as cursor:
+    with connections[using].cursor() as cursor:
         for kind, names in ((SearchNameKind.PARTY, parties), (SearchNameKind.ITEM, items)):
             names = sorted({name for name in names if name is not None})
-            if not names:
-                continue
-            if connection.vendor == "postgresql":
+            if names:
                 cursor.execute(
                     "INSERT INTO invoices_searchname (kind, name) "
                     "SELECT %s, name FROM unnest(%s::text[]) AS name ORDER BY name "
                     "ON CONFLICT (kind, name) DO NOTHING",
                     [str(kind), names],
-                )
-            else:
-                cursor.executemany(
-                    "INSERT OR IGNORE INTO invoices_searchname (kind, name) VALUES (%s, %s)",
-                    [(str(kind), name) for name in names],
                 )
 
 
@@ -218,24 +210,14 @@ def sqlite_triggers_ensure(using: str = DEFAULT_DB_ALIAS) -> bool:
             return False
         for name in missing:
             cursor.execute(SQLITE_TRIGGERS[name])
-    search_names_rebuild(using)
+    _sqlite_names_rebuild(using)
     return True
 
 
-def search_names_rebuild(using: str = DEFAULT_DB_ALIAS) -> None:
-    """Add every invoice's and line's names to the dictionary, and rebuild SQLite's trigram
-    table from it (after a bulk load without the triggers, or a repair)."""
-    connection = connections[using]
-    with transaction.atomic(using=using), connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            for statement in SQLITE_NAMES_FROM:
-                cursor.execute(statement, [0] * statement.count("%s"))
-            cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")  # noqa: S608
-            return
-        cursor.execute(
-            "INSERT INTO invoices_searchname (kind, name) "
-            "SELECT 'party', seller_name FROM invoices_invoice "
-            "UNION SELECT 'party', buyer_name FROM invoices_invoice "
-            "UNION SELECT 'item', name FROM invoices_invoiceline "
-            "ON CONFLICT (kind, name) DO NOTHING"
-        )
+def _sqlite_names_rebuild(using: str) -> None:
+    """Add every invoice's and line's names to the dictionary, and rebuild the trigram table
+    from it (after triggers were missing)."""
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
+        for statement in SQLITE_NAMES_FROM:
+            cursor.execute(statement, [0] * statement.count("%s"))
+        cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")  # noqa: S608
