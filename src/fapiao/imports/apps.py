@@ -8,7 +8,13 @@ class ImportsConfig(AppConfig):
     verbose_name = "批量导入"
 
     def ready(self) -> None:
+        from django.db.models.signals import pre_migrate
+
         from fapiao.core.navigation import NavItem, register
+        from fapiao.imports.bulk import on_pre_migrate
+
+        # Indexes a large import left to build (it was killed) are built before any migration.
+        pre_migrate.connect(on_pre_migrate, sender=self, dispatch_uid="imports_deferred_indexes")
 
         register(
             NavItem(

@@ -19,7 +19,7 @@ from fapiao.accounts.models import Organization
 from fapiao.audit.events import EventCode
 from fapiao.audit.services import event_record
 from fapiao.core.excel import neutralised
-from fapiao.imports import fields, reading, validation, writing
+from fapiao.imports import bulk, fields, reading, validation, writing
 from fapiao.imports.models import ImportFormat, ImportProblem, ImportStatus, InvoiceImport
 
 logger = logging.getLogger(__name__)
@@ -175,6 +175,8 @@ def import_run(*, import_id: int) -> InvoiceImport:
             rows=plan.rows, invoices_total=plan.invoices, encoding=encoding
         )
         compare_status = bool(job.mapping.get("status"))
+        # A large import into a nearly empty platform builds the secondary indexes afterwards.
+        bulk.defer(job_id=job.pk, invoices=plan.invoices - job.checkpoint)
         while writing.write_chunk(job_id=job.pk, plan=plan, compare_status=compare_status):
             pass
     except Exception as failure:
@@ -191,6 +193,7 @@ def import_run(*, import_id: int) -> InvoiceImport:
                 obj=job,
                 details={"error": job.error, "checkpoint": job.checkpoint},
             )
+        _indexes_restore(job)
         raise
     with transaction.atomic():
         job = InvoiceImport.objects.select_for_update().get(pk=job.pk)
@@ -204,7 +207,18 @@ def import_run(*, import_id: int) -> InvoiceImport:
             obj=job,
             details={**job.summary(), "invoices": job.invoices_imported, "file": job.file_name},
         )
+    _indexes_restore(job)
     return job
+
+
+def _indexes_restore(job: InvoiceImport) -> None:
+    """After the import has ended (its status no longer running): build the indexes it, or an
+    import before it, left to build, unless another import is still running. A failure here is
+    logged and left to the queued task and to `migrate`; the import's outcome stands."""
+    try:
+        bulk.restore()
+    except Exception:
+        logger.exception("import %s: building the deferred indexes failed", job.pk)
 
 
 def _failure_text(failure: Exception) -> str:

@@ -1,0 +1,218 @@
+"""A large import into a nearly empty platform writes its rows without the secondary indexes and
+builds them afterwards: the same indexes come back whatever happens to the import, and nobody
+builds them while another import still writes."""
+
+import datetime as dt
+
+import pytest
+from django.apps import apps as global_apps
+from django.core.management.sql import emit_pre_migrate_signal
+from django.db import connection
+from django.utils import timezone
+
+from fapiao import testing
+from fapiao.imports import bulk, services, writing
+from fapiao.imports.models import ImportStatus, InvoiceImport
+from fapiao.imports.tasks import deferred_indexes_restore
+from fapiao.imports.tests.builders import CUSTOMER, csv_bytes, row, run
+from fapiao.invoices import search
+from fapiao.invoices.models import Invoice, InvoiceLine
+
+pytestmark = pytest.mark.django_db
+
+
+def _definitions() -> dict[str, str]:
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+                "AND tbl_name IN ('invoices_invoice', 'invoices_invoiceline')"
+            )
+        else:
+            cursor.execute(
+                "SELECT indexname, indexdef FROM pg_indexes "
+                "WHERE tablename IN ('invoices_invoice', 'invoices_invoiceline')"
+            )
+        return {name: " ".join(sql.split()) for name, sql in cursor.fetchall()}
+
+
+@pytest.fixture
+def small_bulk(monkeypatch):
+    """A few invoices count as a large import."""
+    monkeypatch.setattr(bulk, "BULK_MIN", 3)
+
+
+@pytest.fixture
+def seen_while_writing(monkeypatch):
+    """The deferrable indexes missing at each chunk's write."""
+    seen: list[set[str]] = []
+    real = writing._write
+
+    def watching(*args, **kwargs):
+        seen.append({index.name for _model, index in bulk.missing()})
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(writing, "_write", watching)
+    return seen
+
+
+def _sold(org, count: int, **fields) -> bytes:
+    return csv_bytes([row(org, **fields) for _ in range(count)])
+
+
+def _running(org, *, silent_for=dt.timedelta(0)) -> InvoiceImport:
+    """An import that is writing now (or was, `silent_for` ago)."""
+    at = timezone.now() - silent_for
+    return InvoiceImport.objects.create(
+        organization=org, file_name="other.csv", file_format="csv",
+        status=ImportStatus.RUNNING, started_at=at, progress_at=at,
+    )  # fmt: skip
+
+
+ALL = {index.name for _model, index in bulk.deferrable()}
+
+
+def test_the_deferrable_indexes_are_the_secondary_ones_and_the_number_stays():
+    assert "invoice_number" not in ALL
+    assert {"invoice_buyer_name", "invoice_seller_stats", "invoice_line_name"} <= ALL
+    constraints = [c.name for m in (Invoice, InvoiceLine) for c in m._meta.constraints]
+    assert not set(constraints) & ALL  # the identity stays unique throughout
+
+
+def test_a_large_import_into_an_empty_platform_builds_the_indexes_after_its_rows(
+    org, admin, small_bulk, seen_while_writing, monkeypatch
+):
+    monkeypatch.setattr(writing, "CHUNK", 2)
+    before = _definitions()
+    job = run(org, _sold(org, 5, 购买方名称="杭州启明信息技术有限公司"), actor=admin)
+    assert job.status == ImportStatus.DONE and job.imported == 5
+    assert seen_while_writing == [ALL, ALL, ALL]  # three chunks, all without the indexes
+    assert not bulk.missing()
+    assert _definitions() == before
+    # The rows are where the rebuilt indexes and the name search find them.
+    assert Invoice.objects.filter(seller_org=org, buyer_tax_id=CUSTOMER).count() == 5
+    found = search.name_filter(Invoice.objects.all(), "启明信息", field="party")
+    assert found.count() == 5
+
+
+def test_an_import_smaller_than_what_is_stored_writes_through_the_indexes(
+    org, admin, small_bulk, seen_while_writing
+):
+    run(org, _sold(org, 4), actor=admin)  # large: the platform was empty
+    seen_while_writing.clear()
+    job = run(org, _sold(org, 3), actor=admin)  # 3 < the 4 stored
+    assert job.imported == 3
+    assert seen_while_writing == [set()]
+
+
+def test_an_import_below_the_minimum_writes_through_the_indexes(org, admin, seen_while_writing):
+    job = run(org, _sold(org, 3), actor=admin)
+    assert job.imported == 3 and seen_while_writing == [set()]
+
+
+def test_no_one_builds_them_while_another_import_writes_and_the_last_to_end_does(
+    org, admin, small_bulk
+):
+    other = _running(org)
+    assert bulk.defer(job_id=other.pk, invoices=10**6)
+    assert {i.name for _m, i in bulk.missing()} == ALL
+    # An import that ends meanwhile leaves them: the other one still writes without them.
+    job = run(org, _sold(org, 1), actor=admin)
+    assert job.status == ImportStatus.DONE and len(bulk.missing()) == len(ALL)
+    assert bulk.restore() == []
+    # The other one ends: now they are built.
+    InvoiceImport.objects.filter(pk=other.pk).update(status=ImportStatus.DONE)
+    assert set(bulk.restore()) == ALL and not bulk.missing()
+
+
+def test_a_second_import_during_a_large_one_writes_without_them_too(
+    org, admin, seen_while_writing, small_bulk
+):
+    other = _running(org)
+    bulk.defer(job_id=other.pk, invoices=10**6)
+    run(org, _sold(org, 1), actor=admin)  # small, but the indexes are away already
+    assert seen_while_writing == [ALL]
+
+
+def test_a_failed_large_import_still_builds_them(org, admin, small_bulk, monkeypatch):
+    monkeypatch.setattr(writing, "CHUNK", 2)
+    real, calls = writing._write, []
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise ConnectionError("killed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(writing, "_write", failing)
+    job = services.import_create(actor=admin, organization=org, data=_sold(org, 5),
+                                 name="a.csv", background=False)  # fmt: skip
+    with pytest.raises(ConnectionError):
+        services.import_run(import_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == ImportStatus.FAILED and job.checkpoint == 2
+    assert not bulk.missing()
+
+
+def test_a_killed_large_import_resumes_without_them_and_builds_them_at_its_end(
+    org, admin, small_bulk, seen_while_writing
+):
+    job = services.import_create(actor=admin, organization=org, data=_sold(org, 4),
+                                 name="a.csv", background=False)  # fmt: skip
+    # Killed right after dropping them: still "running", silent for longer than STALE_AFTER.
+    stale = timezone.now() - services.STALE_AFTER - dt.timedelta(minutes=1)
+    InvoiceImport.objects.filter(pk=job.pk).update(
+        status=ImportStatus.RUNNING, started_at=stale, progress_at=stale
+    )
+    assert bulk.defer(job_id=job.pk, invoices=4) and len(bulk.missing()) == len(ALL)
+    job.refresh_from_db()
+    services.import_resume(actor=admin, job=job)
+    job = services.import_run(import_id=job.pk)
+    assert job.status == ImportStatus.DONE and job.imported == 4
+    assert seen_while_writing == [ALL]
+    assert not bulk.missing()
+
+
+def test_the_queued_task_builds_them_once_the_killed_import_is_stale(org, small_bulk):
+    job = _running(org)
+    bulk.defer(job_id=job.pk, invoices=10**6)
+    deferred_indexes_restore.call()  # the import still writes: nothing built
+    assert len(bulk.missing()) == len(ALL)
+    stale = timezone.now() - services.STALE_AFTER - dt.timedelta(minutes=1)
+    InvoiceImport.objects.filter(pk=job.pk).update(progress_at=stale)
+    deferred_indexes_restore.call()
+    assert not bulk.missing()
+
+
+def test_migrate_builds_them_before_any_migration(org, small_bulk):
+    before = _definitions()
+    job = _running(org, silent_for=services.STALE_AFTER * 2)
+    bulk.defer(job_id=job.pk, invoices=10**6)
+    assert bulk.missing()
+    emit_pre_migrate_signal(0, False, connection.alias, apps=global_apps, plan=[])
+    assert not bulk.missing() and _definitions() == before
+
+
+def test_a_small_import_after_an_interrupted_large_one_builds_them_first(
+    org, admin, small_bulk, seen_while_writing
+):
+    run(org, _sold(org, 5), actor=admin)
+    job = _running(org)
+    assert bulk.defer(job_id=job.pk, invoices=10**6)  # more than stored: dropped
+    InvoiceImport.objects.filter(pk=job.pk).update(
+        progress_at=timezone.now() - 2 * services.STALE_AFTER
+    )  # then killed
+    seen_while_writing.clear()
+    run(org, _sold(org, 2), actor=admin)  # not large: builds them, then writes through them
+    assert seen_while_writing == [set()]
+    assert not bulk.missing()
+
+
+def test_another_organizations_queries_answer_the_same_without_the_indexes(org, small_bulk):
+    other = testing.organization("上海明德贸易有限公司")
+    run(other, csv_bytes([row(other, 金额="10.00", 税额="0.60", 价税合计="10.60")]))
+    answer = list(Invoice.objects.filter(seller_org=other, total=10.60).values_list("pk"))
+    job = _running(org)
+    bulk.defer(job_id=job.pk, invoices=10**6)
+    assert bulk.missing()
+    assert list(Invoice.objects.filter(seller_org=other, total=10.60).values_list("pk")) == answer
