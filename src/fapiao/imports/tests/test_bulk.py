@@ -36,6 +36,19 @@ def _definitions() -> dict[str, str]:
         return {name: " ".join(sql.split()) for name, sql in cursor.fetchall()}
 
 
+def _keys() -> dict[str, tuple]:
+    """The lines' foreign keys: name → (columns, referenced table and column)."""
+    with connection.cursor() as cursor:
+        found = connection.introspection.get_constraints(cursor, "invoices_invoiceline")
+    return {name: (c["columns"], c["foreign_key"]) for name, c in found.items() if c["foreign_key"]}
+
+
+def _validated(name: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT convalidated FROM pg_constraint WHERE conname = %s", [name])
+        return cursor.fetchone()[0]
+
+
 @pytest.fixture
 def small_bulk(monkeypatch):
     """A few invoices count as a large import."""
@@ -49,7 +62,7 @@ def seen_while_writing(monkeypatch):
     real = writing._write
 
     def watching(*args, **kwargs):
-        seen.append({index.name for _model, index in bulk.missing()})
+        seen.append({item.name for item in bulk.missing()})
         return real(*args, **kwargs)
 
     monkeypatch.setattr(writing, "_write", watching)
@@ -69,7 +82,7 @@ def _running(org, *, silent_for=dt.timedelta(0)) -> InvoiceImport:
     )  # fmt: skip
 
 
-ALL = {index.name for _model, index in bulk.deferrable()}
+ALL = {item.name for item in bulk.deferrable()}
 
 
 def test_the_deferrable_indexes_are_the_secondary_ones_and_the_number_stays():
@@ -83,12 +96,15 @@ def test_a_large_import_into_an_empty_platform_builds_the_indexes_after_its_rows
     org, admin, small_bulk, seen_while_writing, monkeypatch
 ):
     monkeypatch.setattr(writing, "CHUNK", 2)
-    before = _definitions()
+    before, keys = _definitions(), _keys()
     job = run(org, _sold(org, 5, 购买方名称="杭州启明信息技术有限公司"), actor=admin)
     assert job.status == ImportStatus.DONE and job.imported == 5
     assert seen_while_writing == [ALL, ALL, ALL]  # three chunks, all without the indexes
     assert not bulk.missing()
-    assert _definitions() == before
+    assert _definitions() == before and _keys() == keys
+    if connection.vendor == "postgresql":  # the lines' key, dropped too, is back and validated
+        assert any(item.index is None for item in bulk.deferrable())
+        assert all(_validated(name) for name in keys)
     # The rows are where the rebuilt indexes and the name search find them.
     assert Invoice.objects.filter(seller_org=org, buyer_tax_id=CUSTOMER).count() == 5
     found = search.name_filter(Invoice.objects.all(), "启明信息", field="party")
@@ -115,7 +131,7 @@ def test_no_one_builds_them_while_another_import_writes_and_the_last_to_end_does
 ):
     other = _running(org)
     assert bulk.defer(job_id=other.pk, invoices=10**6)
-    assert {i.name for _m, i in bulk.missing()} == ALL
+    assert {item.name for item in bulk.missing()} == ALL
     # An import that ends meanwhile leaves them: the other one still writes without them.
     job = run(org, _sold(org, 1), actor=admin)
     assert job.status == ImportStatus.DONE and len(bulk.missing()) == len(ALL)
@@ -216,3 +232,25 @@ def test_another_organizations_queries_answer_the_same_without_the_indexes(org, 
     bulk.defer(job_id=job.pk, invoices=10**6)
     assert bulk.missing()
     assert list(Invoice.objects.filter(seller_org=other, total=10.60).values_list("pk")) == answer
+
+
+def test_a_line_without_its_invoice_leaves_the_key_not_valid_and_says_so(org, small_bulk, caplog):
+    keys = [item.name for item in bulk.deferrable() if item.index is None]
+    if connection.vendor == "sqlite":  # SQLite cannot drop a key without copying the table
+        assert keys == []
+        return
+    (key,) = keys
+    job = _running(org)
+    bulk.defer(job_id=job.pk, invoices=10**6)
+    assert key not in _keys()
+    with connection.cursor() as cursor:  # what nothing in the platform does
+        cursor.execute(
+            "INSERT INTO invoices_invoiceline (invoice_id, position, name, tax_code, spec, "
+            "unit, amount, rate, tax, exemption) "
+            "VALUES (987654321, 1, 'x', '', '', '', 1, 0.06, 0.06, '')"
+        )
+    InvoiceImport.objects.filter(pk=job.pk).update(status=ImportStatus.DONE)
+    bulk.restore()
+    assert key in _keys() and not _validated(key)
+    assert "stays NOT VALID" in caplog.text
+    assert not bulk.missing()
