@@ -193,10 +193,7 @@ def restore(*, job_id: int | None = None) -> list[str]:
         if item.index is None:
             _validate(item)
         built.append(item.name)
-    if built:
-        if connection.vendor == "postgresql":  # the planner's statistics, for the new rows
-            with connection.cursor() as cursor:
-                cursor.execute("ANALYZE invoices_invoice, invoices_invoiceline")
+    if built:  # the planner's statistics follow by autovacuum's analyze
         logger.info("deferred indexes built: %s", ", ".join(built))
     return built
 

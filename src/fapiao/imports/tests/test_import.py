@@ -5,6 +5,7 @@ import csv
 import io
 
 import pytest
+from django.db import connection
 
 from fapiao import testing
 from fapiao.audit.models import Event
@@ -254,3 +255,22 @@ def test_a_broken_quote_fails_the_import_with_the_line_and_stores_nothing(org, a
     assert job.error.startswith("第 2 行的引号没有配对")
     assert not Invoice.objects.exists()
     assert Event.objects.filter(code="import.failed").exists()
+
+
+def test_new_invoices_go_straight_in_and_a_stored_one_sends_the_chunk_the_staged_way(
+    org, admin, monkeypatch
+):
+    staged = []
+    real = writing._insert_staged
+    monkeypatch.setattr(
+        writing, "_insert_staged", lambda *a, **k: staged.append(1) or real(*a, **k)
+    )
+    first = [row(org) for _ in range(3)]
+    job = run(org, csv_bytes(first), actor=admin)
+    assert job.imported == 3
+    second = [*first[1:], row(org), row(org)]  # two stored, two new
+    job = run(org, csv_bytes(second), actor=admin)
+    assert (job.imported, job.duplicates, job.rejected) == (2, 2, 0)
+    assert Invoice.objects.count() == 5 and InvoiceLine.objects.count() == 5
+    # PostgreSQL: the first file by COPY alone; the second refused there, then staged.
+    assert staged == ([1] if connection.vendor == "postgresql" else [])
