@@ -36,7 +36,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Index, Model
 from django.utils import timezone
 
-from fapiao.imports.models import ImportStatus, InvoiceImport
+from fapiao.imports.models import DroppedIndex, ImportStatus, InvoiceImport
 from fapiao.invoices.models import Invoice, InvoiceLine
 
 logger = logging.getLogger(__name__)
@@ -102,16 +102,27 @@ def deferrable() -> list[Deferred]:
 
 
 def missing() -> list[Deferred]:
-    """The deferrable indexes (and key) the database does not have now."""
+    """What an import dropped and nobody has built again yet (recorded in DroppedIndex)."""
+    with connection.cursor() as cursor:
+        if DroppedIndex._meta.db_table not in connection.introspection.table_names(cursor):
+            return []  # before the migration that makes the record
+    dropped = set(DroppedIndex.objects.values_list("name", flat=True))
+    if not dropped:
+        return []
+    items = [item for item in deferrable() if item.name in dropped]
+    stale = dropped - {item.name for item in items}
+    if stale:  # no longer declared by the code (a later migration removed it): nothing to build
+        DroppedIndex.objects.filter(name__in=stale).delete()
+    return items
+
+
+def _present() -> set[str]:
+    """The names of the invoice tables' indexes and constraints in the database now."""
     present: set[str] = set()
     with connection.cursor() as cursor:
-        tables = set(connection.introspection.table_names(cursor))
         for model in (Invoice, InvoiceLine):
-            table = model._meta.db_table
-            if table not in tables:
-                return []  # before the first migration
-            present.update(connection.introspection.get_constraints(cursor, table))
-    return [item for item in deferrable() if item.name not in present]
+            present.update(connection.introspection.get_constraints(cursor, model._meta.db_table))
+    return present
 
 
 def _lock() -> None:
@@ -169,7 +180,7 @@ def defer(*, job_id: int, invoices: int) -> bool:
                 if connection.vendor == "postgresql":
                     with connection.cursor() as cursor:
                         cursor.execute("SET LOCAL lock_timeout = '3s'")
-                _drop(deferrable())
+                _drop(deferrable(), job_id=job_id)
         except DatabaseError:  # busy tables (lock_timeout): import with the indexes in place
             logger.warning("import %s: the indexes could not be dropped", job_id, exc_info=True)
             return False
@@ -178,10 +189,17 @@ def defer(*, job_id: int, invoices: int) -> bool:
     return True
 
 
-def _drop(items: list[Deferred]) -> None:
+def _drop(items: list[Deferred], *, job_id: int) -> None:
+    """Drop them and record that they were (in the same transaction)."""
+    present = _present()
+    items = [item for item in items if item.name in present]
     with connection.cursor() as cursor:
         for item in items:
             cursor.execute(item.drop_sql())
+    DroppedIndex.objects.bulk_create(
+        [DroppedIndex(name=item.name, dropped_by_id=job_id) for item in items],
+        ignore_conflicts=True,
+    )
 
 
 def restore(*, job_id: int | None = None) -> list[str]:
@@ -227,6 +245,11 @@ def pending() -> bool:
 
 
 def _build(items: list[Deferred]) -> None:
+    """Build them (those the database does not have already) and strike them off the record,
+    in the caller's transaction."""
+    present = _present()
+    DroppedIndex.objects.filter(name__in=[item.name for item in items]).delete()
+    items = [item for item in items if item.name not in present]
     editor = connection.SchemaEditorClass(connection, collect_sql=True)  # SQL only, not entered
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":

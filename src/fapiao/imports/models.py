@@ -140,3 +140,18 @@ class ImportProblem(models.Model):
 
     def as_dict(self) -> dict:
         return {"row": self.row, "column": self.column, "code": self.code, "message": self.message}
+
+
+class DroppedIndex(models.Model):
+    """An index (or, on PostgreSQL, a foreign key) of the invoice tables that a large import
+    dropped, until it is built again (see bulk.py). Only what is recorded here is ever built
+    back: an index the code declares but a pending migration has not made yet is not touched."""
+
+    name = models.CharField(max_length=100, unique=True)
+    dropped_by = models.ForeignKey(
+        InvoiceImport, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    dropped_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.name
