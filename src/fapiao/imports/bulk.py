@@ -18,12 +18,17 @@ lookups use, and, on SQLite, the foreign keys. On PostgreSQL the keys are added 
 and then validated in one pass (see DEFERRED_KEYS). While they are away, every query still
 answers correctly, only more slowly.
 
-Who builds them back (`restore`), each index in a transaction of its own, once no other import
-is running:
+What was dropped is recorded (DroppedIndex) with the database's own definition, in the dropping
+transaction, and only that is built back, from that definition: the tables come back exactly as
+the applied migrations made them, even when the code changed in between.
+
+Who builds them back (`restore`), each in a transaction of its own, once no other import is
+running:
 - the import itself, after its last chunk, whether it succeeded or failed;
-- a task queued when they were dropped, for an import killed half-way (it waits until that import
-  is stale, see services.STALE_AFTER, and queues itself again while another import runs);
-- `migrate` (pre_migrate), so that a migration always finds the tables as declared.
+- a task queued in the dropping transaction, for an import killed half-way (it waits until that
+  import is stale, see services.STALE_AFTER, and queues itself again while anything is left);
+- a small import that finds them left by a dead one, before it writes;
+- `migrate` (pre_migrate), even while an import runs: migrations find the tables as declared.
 """
 
 from __future__ import annotations
@@ -64,14 +69,6 @@ class Deferred:
             return f"DROP INDEX IF EXISTS {name}"
         return f"ALTER TABLE {self.model._meta.db_table} DROP CONSTRAINT IF EXISTS {name}"
 
-    def create_sql(self, editor) -> str:
-        if self.index is not None:
-            return str(self.index.create_sql(self.model, editor))
-        # NOT VALID: added at once, new rows checked; the stored ones are checked apart (VALIDATE),
-        # in one pass that does not block writers.
-        field = self.model._meta.get_field(self.key)
-        return f"{editor._create_fk_sql(self.model, field, FK_SUFFIX)} NOT VALID"
-
 
 FK_SUFFIX = "_fk_%(to_table)s_%(to_column)s"  # Django's own, so the name is the migration's
 # PostgreSQL checks a foreign key row by row, at commit (Django makes them deferred): measured at
@@ -101,28 +98,42 @@ def deferrable() -> list[Deferred]:
     return out
 
 
-def missing() -> list[Deferred]:
-    """What an import dropped and nobody has built again yet (recorded in DroppedIndex)."""
+def missing() -> list[DroppedIndex]:
+    """What an import dropped and nobody has built again yet, each with the definition it had
+    (the database's own text, taken when it was dropped): rebuilt from that, it is exactly what
+    the applied migrations made, whatever the code declares by then."""
     with connection.cursor() as cursor:
         if DroppedIndex._meta.db_table not in connection.introspection.table_names(cursor):
             return []  # before the migration that makes the record
-    dropped = set(DroppedIndex.objects.values_list("name", flat=True))
-    if not dropped:
-        return []
-    items = [item for item in deferrable() if item.name in dropped]
-    stale = dropped - {item.name for item in items}
-    if stale:  # no longer declared by the code (a later migration removed it): nothing to build
-        DroppedIndex.objects.filter(name__in=stale).delete()
-    return items
+    return list(DroppedIndex.objects.order_by("id"))
 
 
-def _present() -> set[str]:
-    """The names of the invoice tables' indexes and constraints in the database now."""
-    present: set[str] = set()
+def _present(table: str) -> set[str]:
+    """The names of a table's indexes and constraints in the database now."""
     with connection.cursor() as cursor:
-        for model in (Invoice, InvoiceLine):
-            present.update(connection.introspection.get_constraints(cursor, model._meta.db_table))
-    return present
+        return set(connection.introspection.get_constraints(cursor, table))
+
+
+def _definition(item: Deferred) -> str | None:
+    """The database's own definition of an index or key (None when it does not exist)."""
+    table = item.model._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                "SELECT sql FROM sqlite_master "
+                "WHERE type = 'index' AND name = %s AND tbl_name = %s",
+                [item.name, table],
+            )
+        elif item.index is not None:
+            cursor.execute("SELECT pg_get_indexdef(to_regclass(%s))", [item.name])
+        else:
+            cursor.execute(
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conname = %s AND conrelid = to_regclass(%s)",
+                [item.name, table],
+            )
+        row = cursor.fetchone()
+    return row[0] if row and row[0] else None
 
 
 def _lock() -> None:
@@ -130,11 +141,18 @@ def _lock() -> None:
     take the database's write lock when they begin (transaction_mode IMMEDIATE).
 
     PostgreSQL also checks the foreign keys of the transaction's writes so far (none, in a
-    transaction of its own): an index cannot be made or dropped with checks pending."""
+    transaction of its own): an index cannot be made or dropped with checks pending. `_unlock`
+    puts the keys back to deferred checking, their declared mode."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+def _unlock() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def _others_running(job_id: int | None) -> bool:
@@ -159,137 +177,162 @@ def defer(*, job_id: int, invoices: int) -> bool:
     """Before an import writes `invoices` invoices: drop the secondary indexes when it is worth
     it (see the module's docstring). True when the import writes without them, whether dropped
     now or by an import before it that has not rebuilt them yet."""
+    large = invoices >= BULK_MIN and invoices >= _stored_estimate()
+    if not large and missing():
+        restore(job_id=job_id)  # left by an interrupted import: one transaction per index
     with transaction.atomic():
         _lock()
-        gone = missing()
-        if gone and _others_running(job_id):
-            return True  # another large import is writing; the last one to finish rebuilds
-        large = invoices >= BULK_MIN and invoices >= _stored_estimate()
-        if gone:  # left by an import that was interrupted
-            if large:
-                return True
-            _build(gone)
-            for item in gone:
-                if item.index is None:
-                    _validate(item)
-            return False
-        if not large or _others_running(job_id):
-            return False
         try:
-            with transaction.atomic():  # a savepoint: a lock not granted in time changes nothing
-                if connection.vendor == "postgresql":
-                    with connection.cursor() as cursor:
-                        cursor.execute("SET LOCAL lock_timeout = '3s'")
-                _drop(deferrable(), job_id=job_id)
-        except DatabaseError:  # busy tables (lock_timeout): import with the indexes in place
-            logger.warning("import %s: the indexes could not be dropped", job_id, exc_info=True)
-            return False
-    _restore_later()
-    logger.info("import %s: %s indexes dropped, built after it", job_id, len(deferrable()))
+            if missing():
+                # Another import's: it is still writing (and builds them when it ends), or it
+                # died and this import is large. The queued check stays the safety net.
+                _restore_later()
+                return True
+            if not large or _others_running(job_id):
+                return False
+            try:
+                with (
+                    transaction.atomic()
+                ):  # a savepoint: a lock not granted in time changes nothing
+                    if connection.vendor == "postgresql":
+                        with connection.cursor() as cursor:
+                            cursor.execute("SET LOCAL lock_timeout = '3s'")
+                    dropped = _drop(deferrable(), job_id=job_id)
+            except DatabaseError:  # busy tables (lock_timeout): import with the indexes in place
+                logger.warning("import %s: the indexes could not be dropped", job_id, exc_info=True)
+                return False
+            # Queued in the same transaction as the drop (the database queue): should the
+            # import die at any point from here, the check is there.
+            _restore_later()
+        finally:
+            _unlock()
+    logger.info("import %s: %s indexes and keys dropped, built after it", job_id, dropped)
     return True
 
 
-def _drop(items: list[Deferred], *, job_id: int) -> None:
-    """Drop them and record that they were (in the same transaction)."""
-    present = _present()
-    items = [item for item in items if item.name in present]
+def _drop(items: list[Deferred], *, job_id: int) -> int:
+    """Record each one's definition, then drop it (in the caller's transaction)."""
+    records = []
+    for item in items:
+        definition = _definition(item)
+        if definition is None:
+            continue  # not there (a pending migration makes it): not this code's to build
+        records.append(
+            DroppedIndex(
+                name=item.name,
+                table=item.model._meta.db_table,
+                is_key=item.index is None,
+                definition=definition,
+                dropped_by_id=job_id,
+            )
+        )
+    DroppedIndex.objects.bulk_create(records)
     with connection.cursor() as cursor:
         for item in items:
-            cursor.execute(item.drop_sql())
-    DroppedIndex.objects.bulk_create(
-        [DroppedIndex(name=item.name, dropped_by_id=job_id) for item in items],
-        ignore_conflicts=True,
-    )
+            if any(record.name == item.name for record in records):
+                cursor.execute(item.drop_sql())
+    return len(records)
 
 
-def restore(*, job_id: int | None = None) -> list[str]:
-    """Build the missing deferrable indexes (and key), unless an import other than `job_id` is
-    running (that one builds them when it ends). The names built; [] when none was missing or
-    the rebuild was left to a running import."""
+def restore(*, job_id: int | None = None, force: bool = False) -> list[str]:
+    """Build back what imports dropped, one transaction each, unless an import other than
+    `job_id` is running (that one builds them when it ends) or `force` (migrate: its migrations
+    must find the tables as the earlier ones left them). The names built."""
     built = []
-    for item in missing():
+    for record in missing():
         with transaction.atomic():
             _lock()
-            if _others_running(job_id):
-                return built
-            if item.name not in {m.name for m in missing()}:
-                continue  # built meanwhile by someone else
-            _build([item])
-        if item.index is None:
-            _validate(item)
-        built.append(item.name)
+            try:
+                if not force and _others_running(job_id):
+                    return built
+                if not DroppedIndex.objects.filter(pk=record.pk).exists():
+                    continue  # built meanwhile by someone else
+                _build(record)
+            finally:
+                _unlock()
+        if record.is_key:
+            _validate(record)
+        built.append(record.name)
     if built:  # the planner's statistics follow by autovacuum's analyze
-        logger.info("deferred indexes built: %s", ", ".join(built))
+        logger.info("dropped indexes and keys built again: %s", ", ".join(built))
     return built
 
 
-def _validate(item: Deferred) -> None:
+def _build(record: DroppedIndex) -> None:
+    """Build one from its recorded definition (unless the database has it again) and strike it
+    off the record, in the caller's transaction."""
+    record.delete()
+    if record.name in _present(record.table):
+        return
+    if record.is_key:  # NOT VALID: new rows checked at once, the stored ones by _validate
+        name = connection.ops.quote_name(record.name)
+        sql = f"ALTER TABLE {record.table} ADD CONSTRAINT {name} {record.definition} NOT VALID"
+    else:
+        sql = record.definition
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            try:
+                cursor.execute(sql)
+            finally:
+                cursor.execute("SET LOCAL maintenance_work_mem TO DEFAULT")
+            return
+        cursor.execute("PRAGMA cache_size")
+        cache_size = int(cursor.fetchone()[0])
+        cursor.execute(f"PRAGMA cache_size = -{max(SQLITE_CACHE_KIB, -cache_size)}")
+        try:
+            cursor.execute(sql)
+        finally:
+            cursor.execute(f"PRAGMA cache_size = {cache_size}")
+
+
+def _validate(record: DroppedIndex) -> None:
     """PostgreSQL: check the stored rows against the key added NOT VALID, in one pass. Should a
     row have lost its target (see DEFERRED_KEYS), the key stays NOT VALID, still checking every
     new row, and the error is logged for the operator."""
-    table = item.model._meta.db_table
+    name = connection.ops.quote_name(record.name)
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                f"ALTER TABLE {table} VALIDATE CONSTRAINT {connection.ops.quote_name(item.name)}"
-            )
+            cursor.execute(f"ALTER TABLE {record.table} VALIDATE CONSTRAINT {name}")
     except DatabaseError:
         logger.exception(
-            "%s: rows without their target; the key %s stays NOT VALID", table, item.name
+            "%s: rows without their target; the key %s stays NOT VALID", record.table, name
         )
 
 
 def pending() -> bool:
-    """Whether indexes are still to be built (for the queued task: queue again)."""
+    """Whether something is still to be built (for the queued task: queue again)."""
     return bool(missing())
-
-
-def _build(items: list[Deferred]) -> None:
-    """Build them (those the database does not have already) and strike them off the record,
-    in the caller's transaction."""
-    present = _present()
-    DroppedIndex.objects.filter(name__in=[item.name for item in items]).delete()
-    items = [item for item in items if item.name not in present]
-    editor = connection.SchemaEditorClass(connection, collect_sql=True)  # SQL only, not entered
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        else:
-            cursor.execute("PRAGMA cache_size")
-            cache_size = int(cursor.fetchone()[0])
-            cursor.execute(f"PRAGMA cache_size = -{max(SQLITE_CACHE_KIB, -cache_size)}")
-        try:
-            for item in items:
-                cursor.execute(item.create_sql(editor))
-        finally:
-            if connection.vendor == "sqlite":
-                cursor.execute(f"PRAGMA cache_size = {cache_size}")
 
 
 RESTORE_CHECK_AFTER = dt.timedelta(minutes=11)  # an import silent 10 minutes is stale
 
 
 def _restore_later() -> None:
-    """Queue a rebuild for when the import that dropped the indexes would be stale, in case it is
-    killed before it rebuilds them itself (the queue is in the database: it survives that)."""
+    """Queue a rebuild for when an import that writes without the indexes would be stale, in
+    case it is killed before it builds them itself. Enqueued at once, in the caller's
+    transaction: with the database queue it commits (or not) with the drop; with another queue a
+    check that finds nothing to build costs nothing."""
     from django.tasks import default_task_backend
 
     from fapiao.imports.tasks import deferred_indexes_restore
 
     if default_task_backend.supports_defer:
         task = deferred_indexes_restore.using(run_after=timezone.now() + RESTORE_CHECK_AFTER)
-        transaction.on_commit(task.enqueue)
+        task.enqueue()
 
 
 def restore_or_later() -> list[str]:
-    """The queued task's work: build them, or look again later while an import still runs."""
-    built = restore()
-    if pending():
-        _restore_later()
-    return built
+    """The queued task's work: build them; whatever happens, look again later while something
+    is still to be built (an import still writing, or a failure here)."""
+    try:
+        return restore()
+    finally:
+        if pending():
+            _restore_later()
 
 
 def on_pre_migrate(**kwargs) -> None:
     if kwargs.get("using", "default") != connection.alias:
         return
-    restore()
+    restore(force=True)

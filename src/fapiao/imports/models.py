@@ -144,10 +144,16 @@ class ImportProblem(models.Model):
 
 class DroppedIndex(models.Model):
     """An index (or, on PostgreSQL, a foreign key) of the invoice tables that a large import
-    dropped, until it is built again (see bulk.py). Only what is recorded here is ever built
-    back: an index the code declares but a pending migration has not made yet is not touched."""
+    dropped, until it is built again (see bulk.py), with the definition the database gave it.
+    Only what is recorded here is ever built back, and from that definition: an index the code
+    declares but a pending migration has not made yet is not touched, and one the code changed
+    meanwhile comes back as the applied migrations left it."""
 
     name = models.CharField(max_length=100, unique=True)
+    table = models.CharField(max_length=100)
+    is_key = models.BooleanField(default=False)  # a foreign key; otherwise an index
+    # SQLite: sqlite_master.sql; PostgreSQL: pg_get_indexdef, or pg_get_constraintdef for a key
+    definition = models.TextField()
     dropped_by = models.ForeignKey(
         InvoiceImport, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
