@@ -259,9 +259,11 @@ def restore(*, job_id: int | None = None, force: bool = False) -> list[str]:
 
 
 def _build(record: DroppedIndex) -> None:
-    """Build one from its recorded definition (unless the database has it again) and strike it
-    off the record, in the caller's transaction."""
-    record.delete()
+    """Build one from its recorded definition (unless the database has it again), in the
+    caller's transaction. An index is struck off the record at once; a key once validated
+    (`_validate`), so that a process killed in between leaves it to the next rebuild."""
+    if not record.is_key:
+        record.delete()
     if record.name in _present(record.table):
         return
     if record.is_key:  # NOT VALID: new rows checked at once, the stored ones by _validate
@@ -287,9 +289,10 @@ def _build(record: DroppedIndex) -> None:
 
 
 def _validate(record: DroppedIndex) -> None:
-    """PostgreSQL: check the stored rows against the key added NOT VALID, in one pass. Should a
-    row have lost its target (see DEFERRED_KEYS), the key stays NOT VALID, still checking every
-    new row, and the error is logged for the operator."""
+    """PostgreSQL: check the stored rows against the key added NOT VALID, in one pass, then
+    strike it off the record. Should a row have lost its target (see DEFERRED_KEYS), the key
+    stays NOT VALID, still checking every new row, and the error is logged for the operator
+    (not retried: the same rows would fail again)."""
     name = connection.ops.quote_name(record.name)
     try:
         with transaction.atomic(), connection.cursor() as cursor:
@@ -298,6 +301,7 @@ def _validate(record: DroppedIndex) -> None:
         logger.exception(
             "%s: rows without their target; the key %s stays NOT VALID", record.table, name
         )
+    DroppedIndex.objects.filter(pk=record.pk).delete()
 
 
 def pending() -> bool:

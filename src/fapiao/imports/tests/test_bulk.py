@@ -326,3 +326,27 @@ def test_a_rebuild_inside_a_transaction_leaves_its_keys_checked_at_commit(org, s
         organization_id=987654321, file_name="x.csv", file_format="csv"
     )
     orphan.delete()  # before the test's own check at its end
+
+
+def test_a_key_added_but_not_yet_validated_when_the_process_dies_is_validated_next_time(
+    org, small_bulk, monkeypatch
+):
+    job = _running(org, silent_for=2 * services.STALE_AFTER)
+    bulk.defer(job_id=job.pk, invoices=10**6)
+    keys = [record.name for record in bulk.missing() if record.is_key]
+    if connection.vendor == "sqlite":  # no keys are dropped on SQLite
+        assert keys == []
+        return
+    real = bulk._validate
+
+    def killed(record):
+        raise SystemExit("killed between adding the key and validating it")
+
+    monkeypatch.setattr(bulk, "_validate", killed)
+    with pytest.raises(SystemExit):
+        bulk.restore()
+    (first,) = [r.name for r in bulk.missing() if r.is_key and r.name in _keys()]
+    assert not _validated(first)  # added NOT VALID, still on the record
+    monkeypatch.setattr(bulk, "_validate", real)
+    bulk.restore()
+    assert not bulk.missing() and all(_validated(name) for name in keys)
