@@ -191,9 +191,8 @@ def defer(*, job_id: int, invoices: int) -> bool:
             if not large or _others_running(job_id):
                 return False
             try:
-                with (
-                    transaction.atomic()
-                ):  # a savepoint: a lock not granted in time changes nothing
+                # A savepoint: a lock not granted in time changes nothing.
+                with transaction.atomic():
                     if connection.vendor == "postgresql":
                         with connection.cursor() as cursor:
                             cursor.execute("SET LOCAL lock_timeout = '3s'")
