@@ -38,10 +38,11 @@ import logging
 from dataclasses import dataclass
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Index, Model
+from django.db.models import Model
 from django.utils import timezone
 
 from fapiao.imports.models import DroppedIndex, ImportStatus, InvoiceImport
+from fapiao.imports.writing import sqlite_page_cache
 from fapiao.invoices.models import Invoice, InvoiceLine
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,6 @@ BULK_MIN = 100_000  # invoices to write, at least, for the indexes to be built a
 # Kept while importing: the import's lookups of stored identities go by number.
 KEPT = frozenset({"invoice_number"})
 _LOCK_KEY = 7_320_110  # PostgreSQL advisory lock: one deferral or rebuild at a time
-SQLITE_CACHE_KIB = 256 * 1024  # page cache while SQLite sorts an index's keys
 
 
 @dataclass(frozen=True)
@@ -60,12 +60,11 @@ class Deferred:
 
     name: str
     model: type[Model]
-    index: Index | None = None
-    key: str = ""  # the foreign key's field, when not an index
+    key: str = ""  # the foreign key's field; "" for an index
 
     def drop_sql(self) -> str:
         name = connection.ops.quote_name(self.name)
-        if self.index is not None:
+        if not self.key:
             return f"DROP INDEX IF EXISTS {name}"
         return f"ALTER TABLE {self.model._meta.db_table} DROP CONSTRAINT IF EXISTS {name}"
 
@@ -84,7 +83,7 @@ def deferrable() -> list[Deferred]:
     """The secondary indexes an import may build afterwards; on PostgreSQL also the foreign keys
     of DEFERRED_KEYS (SQLite cannot drop one without copying the table)."""
     out = [
-        Deferred(index.name, model, index)
+        Deferred(index.name, model)
         for model in (Invoice, InvoiceLine)
         for index in model._meta.indexes
         if index.name not in KEPT
@@ -124,7 +123,7 @@ def _definition(item: Deferred) -> str | None:
                 "WHERE type = 'index' AND name = %s AND tbl_name = %s",
                 [item.name, table],
             )
-        elif item.index is not None:
+        elif not item.key:
             cursor.execute("SELECT pg_get_indexdef(to_regclass(%s))", [item.name])
         else:
             cursor.execute(
@@ -211,26 +210,22 @@ def defer(*, job_id: int, invoices: int) -> bool:
 
 def _drop(items: list[Deferred], *, job_id: int) -> int:
     """Record each one's definition, then drop it (in the caller's transaction)."""
-    records = []
-    for item in items:
-        definition = _definition(item)
-        if definition is None:
-            continue  # not there (a pending migration makes it): not this code's to build
-        records.append(
-            DroppedIndex(
-                name=item.name,
-                table=item.model._meta.db_table,
-                is_key=item.index is None,
-                definition=definition,
-                dropped_by_id=job_id,
-            )
+    present = [(item, definition) for item in items if (definition := _definition(item))]
+    # An item not there (a pending migration makes it) is not this code's to build.
+    DroppedIndex.objects.bulk_create(
+        DroppedIndex(
+            name=item.name,
+            table=item.model._meta.db_table,
+            is_key=bool(item.key),
+            definition=definition,
+            dropped_by_id=job_id,
         )
-    DroppedIndex.objects.bulk_create(records)
+        for item, definition in present
+    )
     with connection.cursor() as cursor:
-        for item in items:
-            if any(record.name == item.name for record in records):
-                cursor.execute(item.drop_sql())
-    return len(records)
+        for item, _ in present:
+            cursor.execute(item.drop_sql())
+    return len(present)
 
 
 def restore(*, job_id: int | None = None, force: bool = False) -> list[str]:
@@ -272,19 +267,14 @@ def _build(record: DroppedIndex) -> None:
         sql = record.definition
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # Put back after, not in a `finally`: after an error the transaction takes no more
+            # statements (its rollback ends the setting anyway).
             cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-            try:
-                cursor.execute(sql)
-            finally:
-                cursor.execute("SET LOCAL maintenance_work_mem TO DEFAULT")
-            return
-        cursor.execute("PRAGMA cache_size")
-        cache_size = int(cursor.fetchone()[0])
-        cursor.execute(f"PRAGMA cache_size = -{max(SQLITE_CACHE_KIB, -cache_size)}")
-        try:
             cursor.execute(sql)
-        finally:
-            cursor.execute(f"PRAGMA cache_size = {cache_size}")
+            cursor.execute("SET LOCAL maintenance_work_mem TO DEFAULT")
+            return
+        with sqlite_page_cache(cursor):  # SQLite sorts the keys in its page cache
+            cursor.execute(sql)
 
 
 def _validate(record: DroppedIndex) -> None:

@@ -462,6 +462,19 @@ _ROW_TRIGGERS = ("invoices_invoice_names_ai", "invoices_invoiceline_names_ai")
 SQLITE_CACHE_KIB = 256 * 1024  # page cache while importing: the indexes' pages stay in memory
 
 
+@contextmanager
+def sqlite_page_cache(cursor) -> Iterator[None]:
+    """SQLite: the connection's page cache raised to SQLITE_CACHE_KIB for the block (an import's
+    writes; an index build's sort), then put back as it was."""
+    cursor.execute("PRAGMA cache_size")
+    cache_size = int(cursor.fetchone()[0])
+    cursor.execute(f"PRAGMA cache_size = -{max(SQLITE_CACHE_KIB, -cache_size)}")
+    try:
+        yield
+    finally:
+        cursor.execute(f"PRAGMA cache_size = {cache_size}")
+
+
 def _sqlite_literal(value) -> str | None:
     """A constant column's value written into the statement (bound once rather than per row), or
     None when it is not a plain constant."""
@@ -496,11 +509,8 @@ def _sqlite_insert(cursor, table: str, frame: pl.DataFrame) -> None:
 
 def _insert_sqlite(units: pl.DataFrame, lines: pl.DataFrame) -> None:
     invoices = _invoice_frame(units)
-    with connection.cursor() as wrapper:
+    with connection.cursor() as wrapper, sqlite_page_cache(wrapper.cursor):
         cursor = wrapper.cursor  # the sqlite3 cursor itself: `?` parameters, no per-call checks
-        cursor.execute("PRAGMA cache_size")
-        cache_size = int(cursor.fetchone()[0])
-        cursor.execute(f"PRAGMA cache_size = -{max(SQLITE_CACHE_KIB, -cache_size)}")
         cursor.execute("SELECT COALESCE(MAX(id), 0) FROM invoices_invoice")
         first_id = cursor.fetchone()[0] + 1
         ids = pl.Series("id", range(first_id, first_id + units.height), dtype=pl.Int64)
@@ -526,7 +536,6 @@ def _insert_sqlite(units: pl.DataFrame, lines: pl.DataFrame) -> None:
                     cursor.execute(statement.replace("%s", "?"), [first_id] * statement.count("%s"))
             for name in suspended:
                 cursor.execute(search.SQLITE_TRIGGERS[name])
-        cursor.execute(f"PRAGMA cache_size = {cache_size}")
 
 
 def _copy(cursor, table: str, frame: pl.DataFrame, text_columns: list[str]) -> None:

@@ -30,6 +30,21 @@ def run(org, data: bytes, *, name: str = "发票.csv", actor=None, default_type:
     return job
 
 
+def killed_at_chunk(monkeypatch, n: int = 2) -> None:
+    """The import's writer fails at its `n`th chunk, as a killed connection would."""
+    from fapiao.imports import writing
+
+    real, calls = writing._write, []
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == n:
+            raise ConnectionError("killed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(writing, "_write", failing)
+
+
 def problems(job) -> list[tuple[int, str, str]]:
     return [(p.row, p.column, p.code) for p in job.problems.filter(is_warning=False)]
 

@@ -14,7 +14,7 @@ from fapiao import testing
 from fapiao.imports import bulk, services, writing
 from fapiao.imports.models import DroppedIndex, ImportStatus, InvoiceImport
 from fapiao.imports.tasks import deferred_indexes_restore
-from fapiao.imports.tests.builders import CUSTOMER, csv_bytes, row, run
+from fapiao.imports.tests.builders import CUSTOMER, csv_bytes, killed_at_chunk, row, run
 from fapiao.invoices import search
 from fapiao.invoices.models import Invoice, InvoiceLine
 
@@ -159,15 +159,7 @@ def test_a_second_import_during_a_large_one_writes_without_them_too(
 
 def test_a_failed_large_import_still_builds_them(org, admin, small_bulk, monkeypatch):
     monkeypatch.setattr(writing, "CHUNK", 2)
-    real, calls = writing._write, []
-
-    def failing(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise ConnectionError("killed")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(writing, "_write", failing)
+    killed_at_chunk(monkeypatch, 2)
     job = services.import_create(actor=admin, organization=org, data=_sold(org, 5),
                                  name="a.csv", background=False)  # fmt: skip
     with pytest.raises(ConnectionError):

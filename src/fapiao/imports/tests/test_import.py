@@ -14,6 +14,7 @@ from fapiao.imports.models import ImportStatus, InvoiceImport
 from fapiao.imports.tests.builders import (
     CUSTOMER,
     csv_bytes,
+    killed_at_chunk,
     number,
     problems,
     row,
@@ -92,16 +93,7 @@ def test_an_interrupted_import_resumes_from_its_checkpoint(org, admin, monkeypat
     rows = [row(org) for _ in range(7)] + [row(org, 开票日期="x")]
     n = number()
     rows += [row(org, 发票号码=n, 项目名称="*a*甲"), row(org, 发票号码=n, 项目名称="*a*乙")]
-    real = writing._write
-    calls = []
-
-    def failing(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise ConnectionError("killed")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(writing, "_write", failing)
+    killed_at_chunk(monkeypatch, 2)
     job = services.import_create(actor=admin, organization=org, data=csv_bytes(rows),
                                  name="a.csv", background=False)  # fmt: skip
     with pytest.raises(ConnectionError):
