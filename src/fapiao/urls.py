@@ -1,13 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from fapiao.accounts.language import language_switch
 from fapiao.core import views as core_views
 
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("help/", core_views.help_page, name="help"),
     path("healthz", core_views.health, name="health"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", language_switch, name="set_language"),
     path("accounts/password/sms/", include("fapiao.accounts.password_urls")),
     path("accounts/", include("fapiao.accounts.urls")),
     path("accounts/", include("allauth.urls")),

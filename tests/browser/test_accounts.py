@@ -285,3 +285,30 @@ def test_lockout_after_repeated_wrong_passwords(server, page, screenshot):
         server.command("axes_reset")
     _login(page, server, "issuer@yunfan.demo", DEMO_PASSWORD)
     expect(page).to_have_title(re.compile("工作台"))
+
+
+def test_a_chosen_language_follows_the_account_to_another_browser(server, page, screenshot):
+    _login(page, server, "reviewer@yunfan.demo", DEMO_PASSWORD)
+    page.goto(server + "/accounts/profile/")
+    expect(page.locator("main h1")).to_have_text("个人资料")
+    page.get_by_label("语言").select_option("en")
+    page.locator("main").get_by_role("button", name="保存").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("main h1")).to_have_text("Profile")
+    expect(page.locator("main")).to_contain_text("Profile saved.")
+    expect(page.get_by_label("Language")).to_have_value("en")
+    screenshot("accounts-profile-language-en")
+
+    # Another browser (no cookie, asking for Chinese): once signed in, the pages are in English.
+    page.context.clear_cookies()
+    _login(page, server, "reviewer@yunfan.demo", DEMO_PASSWORD)
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator(".langswitch button.current")).to_have_text("EN")
+    screenshot("accounts-language-followed-after-login")
+
+    # Back to following the browser (zh-CN here): Chinese again.
+    page.goto(server + "/accounts/profile/")
+    page.get_by_label("Language").select_option("")
+    page.locator("main").get_by_role("button", name="Save").click()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    expect(page.locator("main")).to_contain_text("个人资料已保存。")

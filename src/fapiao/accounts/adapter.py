@@ -1,6 +1,6 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from django import forms
-from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from fapiao.accounts.phones import normalize_mobile
 from fapiao.accounts.sms import send_sms
@@ -10,7 +10,7 @@ class MobileField(forms.CharField):
     """A mainland mobile number as people type it; cleans to the 11 digits."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("label", "手机号码")
+        kwargs.setdefault("label", _("手机号码"))
         kwargs.setdefault(
             "widget",
             forms.TextInput(attrs={"autocomplete": "tel", "type": "tel", "inputmode": "tel"}),
@@ -24,7 +24,7 @@ class MobileField(forms.CharField):
             return value
         mobile = normalize_mobile(value)
         if mobile is None:
-            raise forms.ValidationError("请输入 11 位中国大陆手机号码。", code="invalid_phone")
+            raise forms.ValidationError(_("请输入 11 位中国大陆手机号码。"), code="invalid_phone")
         return mobile
 
 
@@ -43,7 +43,22 @@ class AccountAdapter(DefaultAccountAdapter):
         return super().get_login_redirect_url(request)
 
     def format_email_subject(self, subject) -> str:
-        return f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}"
+        from fapiao.accounts.language import subject_prefix
+
+        return f"{subject_prefix()}{subject}"
+
+    def send_mail(self, template_prefix, email, context):
+        """allauth's e-mails (address confirmation, password reset...) in the language of the
+        account the address belongs to; an address not yet on the platform gets the language
+        of the page it was typed on."""
+        from django.utils import translation
+
+        from fapiao.accounts.models import User
+
+        user = User.objects.filter(email__iexact=email).only("language").first()
+        language = user.language if user and user.language else translation.get_language()
+        with translation.override(language):
+            return super().send_mail(template_prefix, email, context)
 
     # Mobile numbers: users sign in with their email or their mobile number.
     def phone_form_field(self, **kwargs):
@@ -69,7 +84,11 @@ class AccountAdapter(DefaultAccountAdapter):
         return User.objects.filter(mobile=mobile, is_active=True).first() if mobile else None
 
     def send_verification_code_sms(self, user, phone: str, code: str, **kwargs) -> None:
-        send_sms(phone, f"【发票平台】您的验证码是 {code}，10 分钟内有效。如非本人操作，请忽略。")
+        send_sms(
+            phone,
+            _("【发票平台】您的验证码是 %(code)s，10 分钟内有效。如非本人操作，请忽略。")
+            % {"code": code},
+        )
 
     def send_password_reset_mail(self, user, email, context):
         from fapiao.audit.events import EventCode

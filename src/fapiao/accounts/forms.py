@@ -1,5 +1,7 @@
 from django import forms
+from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from fapiao.accounts.adapter import MobileField
 from fapiao.accounts.models import Organization, Role, User
@@ -18,12 +20,12 @@ class RegistrationForm(forms.Form):
     its admin decides. Someone registering through an invitation gives no company.
     """
 
-    name = forms.CharField(label="真实姓名", max_length=50)
+    name = forms.CharField(label=_("真实姓名"), max_length=50)
     mobile = MobileField()
-    company_name = forms.CharField(label="单位名称", max_length=200, required=False)
-    tax_id = forms.CharField(label="统一社会信用代码", max_length=30, required=False)
+    company_name = forms.CharField(label=_("单位名称"), max_length=200, required=False)
+    tax_id = forms.CharField(label=_("统一社会信用代码"), max_length=30, required=False)
     confirm_checksum = forms.BooleanField(
-        label="代码校验位不符，但我已核对营业执照，确认无误", required=False
+        label=_("代码校验位不符，但我已核对营业执照，确认无误"), required=False
     )
 
     field_order = [
@@ -41,8 +43,8 @@ class RegistrationForm(forms.Form):
         self.request = kwargs.pop("request", None)
         super().__init__(*args, **kwargs)
         if "email" in self.fields:
-            self.fields["email"].label = "邮箱"
-            self.fields["email"].widget.attrs["placeholder"] = "用于登录和接收通知"
+            self.fields["email"].label = _("邮箱")
+            self.fields["email"].widget.attrs["placeholder"] = _("用于登录和接收通知")
         self.existing_organization: Organization | None = None
         self.uscc_check = None
 
@@ -54,7 +56,7 @@ class RegistrationForm(forms.Form):
     def clean_mobile(self):
         mobile = self.cleaned_data["mobile"]
         if User.objects.filter(mobile=mobile).exists():
-            raise forms.ValidationError("该手机号码已注册，请直接登录或找回密码。")
+            raise forms.ValidationError(_("该手机号码已注册，请直接登录或找回密码。"))
         return mobile
 
     def clean(self):
@@ -63,9 +65,9 @@ class RegistrationForm(forms.Form):
             return cleaned
         name, tax_id = cleaned.get("company_name", "").strip(), cleaned.get("tax_id", "")
         if not name:
-            self.add_error("company_name", "请填写单位名称（与营业执照一致）。")
+            self.add_error("company_name", _("请填写单位名称（与营业执照一致）。"))
         if not tax_id.strip():
-            self.add_error("tax_id", "请填写统一社会信用代码。")
+            self.add_error("tax_id", _("请填写统一社会信用代码。"))
             return cleaned
         check = uscc.check(tax_id)
         self.uscc_check = check
@@ -73,7 +75,7 @@ class RegistrationForm(forms.Form):
             self.add_error("tax_id", check.message)
             return cleaned
         if check.kind != uscc.UsccKind.USCC and check.kind != uscc.UsccKind.LEGACY15:
-            self.add_error("tax_id", "请填写单位的统一社会信用代码（18 位）。")
+            self.add_error("tax_id", _("请填写单位的统一社会信用代码（18 位）。"))
             return cleaned
         cleaned["tax_id"] = check.normalized
         self.existing_organization = Organization.objects.filter(tax_id=check.normalized).first()
@@ -82,7 +84,11 @@ class RegistrationForm(forms.Form):
             and check.checksum_ok is False
             and not cleaned.get("confirm_checksum")
         ):
-            self.add_error("tax_id", check.message + "。如已核对营业执照无误，请勾选下方确认框。")
+            self.add_error(
+                "tax_id",
+                _("%(problem)s。如已核对营业执照无误，请勾选下方确认框。")
+                % {"problem": check.message},
+            )
         return cleaned
 
     def signup(self, request, user: User) -> None:
@@ -110,12 +116,12 @@ class RegistrationForm(forms.Form):
 
 
 class InvitationForm(forms.Form):
-    email = forms.EmailField(label="邮箱")
-    role = forms.ChoiceField(label="角色", choices=Role.choices, initial=Role.VIEWER)
+    email = forms.EmailField(label=_("邮箱"))
+    role = forms.ChoiceField(label=_("角色"), choices=Role.choices, initial=Role.VIEWER)
 
 
 class RoleForm(forms.Form):
-    role = forms.ChoiceField(label="角色", choices=Role.choices)
+    role = forms.ChoiceField(label=_("角色"), choices=Role.choices)
 
 
 class OrganizationForm(forms.ModelForm):
@@ -125,8 +131,14 @@ class OrganizationForm(forms.ModelForm):
 
 
 class ProfileForm(forms.Form):
-    name = forms.CharField(label="姓名", max_length=50)
+    name = forms.CharField(label=_("姓名"), max_length=50)
     mobile = MobileField()
+    language = forms.ChoiceField(
+        label=_("语言"),
+        choices=[("", _("跟随浏览器")), *settings.LANGUAGES],
+        required=False,
+        help_text=_("登录后的页面，以及发给您的邮件和站内消息使用的语言。"),
+    )
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
@@ -135,5 +147,5 @@ class ProfileForm(forms.Form):
     def clean_mobile(self):
         mobile = self.cleaned_data["mobile"]
         if User.objects.filter(mobile=mobile).exclude(pk=self.user.pk).exists():
-            raise forms.ValidationError("该手机号码已被其他账号使用。")
+            raise forms.ValidationError(_("该手机号码已被其他账号使用。"))
         return mobile

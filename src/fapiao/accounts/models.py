@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
@@ -48,6 +49,11 @@ class User(AbstractUser):
         _("平台岗位"), max_length=16, choices=StaffRole.choices, blank=True, default=""
     )
     password_changed_at = models.DateTimeField(_("密码修改时间"), null=True, blank=True)
+    # The language of the pages once signed in, and of the e-mails and in-site notices the user
+    # receives. Blank: the pages follow the browser and the messages go out in Chinese.
+    language = models.CharField(
+        _("语言"), max_length=10, choices=settings.LANGUAGES, blank=True, default=""
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
@@ -63,6 +69,11 @@ class User(AbstractUser):
                 fields=["mobile"], condition=~Q(mobile=""), name="user_mobile_unique"
             ),
         ]
+
+    @property
+    def message_language(self) -> str:
+        """The language of what the platform sends this user (e-mails, in-site notices)."""
+        return self.language or settings.LANGUAGE_CODE
 
     def __str__(self) -> str:
         return self.name or self.email

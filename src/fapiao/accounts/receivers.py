@@ -1,6 +1,12 @@
 """Operation-log events for what Django, allauth and axes do on their own (logins, resets...)."""
 
-from allauth.account.signals import email_confirmed, password_changed, password_reset, password_set
+from allauth.account.signals import (
+    email_confirmed,
+    password_changed,
+    password_reset,
+    password_set,
+    user_signed_up,
+)
 from allauth.mfa.signals import authenticator_added, authenticator_removed
 from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
@@ -13,6 +19,18 @@ from fapiao.audit.services import event_record
 @receiver(user_logged_in, dispatch_uid="fapiao_login")
 def on_login(sender, request, user, **kwargs):
     event_record(code=EventCode.ACCOUNT_LOGIN, actor=user)
+
+
+@receiver(user_signed_up, dispatch_uid="fapiao_signed_up_language")
+def on_signed_up(sender, request, user, **kwargs):
+    """Whoever signs up reading the pages in a language gets their e-mails and notices in it."""
+    from django.conf import settings
+
+    from fapiao.accounts.services import language_set
+
+    language = getattr(request, "LANGUAGE_CODE", "") if request is not None else ""
+    if not user.language and language in dict(settings.LANGUAGES):
+        language_set(user=user, language=language)
 
 
 @receiver(user_logged_out, dispatch_uid="fapiao_logout")

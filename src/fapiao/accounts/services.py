@@ -10,8 +10,9 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from fapiao.accounts.language import language_of_email
 from fapiao.accounts.models import (
     Invitation,
     JoinRequest,
@@ -260,9 +261,12 @@ def member_remove(*, actor: User, membership: Membership) -> None:
 
 
 @transaction.atomic
-def profile_update(*, user: User, name: str, mobile: str) -> User:
+def profile_update(*, user: User, name: str, mobile: str, language: str | None = None) -> User:
     changed = {}
-    for field, value in (("name", name), ("mobile", mobile)):
+    fields = [("name", name), ("mobile", mobile)]
+    if language is not None:
+        fields.append(("language", _language_checked(language)))
+    for field, value in fields:
         if getattr(user, field) != value:
             changed[field] = [getattr(user, field), value]
             setattr(user, field, value)
@@ -274,17 +278,47 @@ def profile_update(*, user: User, name: str, mobile: str) -> User:
     return user
 
 
+def _language_checked(language: str) -> str:
+    if language and language not in dict(settings.LANGUAGES):
+        raise ValidationError("不支持该语言。", code="language")
+    return language
+
+
+@transaction.atomic
+def language_set(*, user: User, language: str) -> User:
+    """The language the user chose (the switch at the top of every page, or the profile): their
+    pages follow it on any browser, and e-mails and notices go out in it."""
+    language = _language_checked(language)
+    if user.language != language:
+        previous, user.language = user.language, language
+        user.save(update_fields=["language"])
+        event_record(
+            code=EventCode.ACCOUNT_PROFILE_UPDATED,
+            actor=user,
+            details={"changed": ["language"], "language": [previous, language]},
+        )
+    return user
+
+
 def _notify(recipients: list[str], template: str, context: dict) -> None:
     """Send a plain-text email (subject on the template's first line) once the transaction
-    commits, so nobody is told of a change that rolled back."""
-    recipients = [r for r in recipients if r]
-    if not recipients:
+    commits, so nobody is told of a change that rolled back. Each recipient reads it in their
+    own language (a registered user's choice; Chinese for an address not on the platform)."""
+    by_language: dict[str, list[str]] = {}
+    for address in dict.fromkeys(r for r in recipients if r):
+        by_language.setdefault(language_of_email(address), []).append(address)
+    mails = []
+    for language, addresses in by_language.items():
+        with translation.override(language):
+            text = render_to_string(f"{template}.txt", context).strip()
+        subject, _, body = text.partition("\n")
+        mails.append((subject.strip(), body.strip(), addresses))
+    if not mails:
         return
-    text = render_to_string(f"{template}.txt", context).strip()
-    subject, _, body = text.partition("\n")
 
     def send():
-        send_mail(subject.strip(), body.strip(), None, recipients)
+        for subject, body, addresses in mails:
+            send_mail(subject, body, None, addresses)
 
     transaction.on_commit(send)
 

@@ -1,11 +1,13 @@
 from allauth.account.views import SignupView
 from allauth.usersessions.views import ListUserSessionsView
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fapiao.accounts import selectors, services
@@ -98,7 +100,10 @@ def invitation_accept(request, token: str):
             return redirect("invitation_accept", token=token)
         request.session.pop(INVITATION_SESSION_KEY, None)
         request.session[SESSION_KEY] = invitation.organization_id
-        messages.success(request, f"您已加入 {invitation.organization.name}。")
+        messages.success(
+            request,
+            _("您已加入 %(organization)s。") % {"organization": invitation.organization.name},
+        )
         return redirect("home")
     return render(request, "accounts/invitation.html", {"invitation": invitation})
 
@@ -118,7 +123,9 @@ def organization_switch(request):
     if membership is None:
         raise Http404("not a member")
     request.session[SESSION_KEY] = organization_id
-    messages.success(request, f"已切换到 {membership.organization.name}。")
+    messages.success(
+        request, _("已切换到 %(organization)s。") % {"organization": membership.organization.name}
+    )
     return redirect("home")
 
 
@@ -154,7 +161,7 @@ def _run(request, action, success: str):
 def member_invite(request):
     form = InvitationForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "请填写正确的邮箱和角色。")
+        messages.error(request, _("请填写正确的邮箱和角色。"))
         return redirect("org_members")
     email, role = form.cleaned_data["email"], form.cleaned_data["role"]
     return _run(
@@ -162,7 +169,7 @@ def member_invite(request):
         lambda: services.invitation_create(
             actor=request.user, organization=request.organization, email=email, role=role
         ),
-        f"已向 {email} 发送邀请。",
+        _("已向 %(email)s 发送邀请。") % {"email": email},
     )
 
 
@@ -175,7 +182,7 @@ def invitation_revoke(request, pk: int):
     return _run(
         request,
         lambda: services.invitation_revoke(actor=request.user, invitation=invitation),
-        "邀请已撤销。",
+        _("邀请已撤销。"),
     )
 
 
@@ -187,13 +194,13 @@ def member_role(request, pk: int):
     if membership is None:
         raise Http404("no such member")
     if not form.is_valid():
-        messages.error(request, "请选择有效的角色。")
+        messages.error(request, _("请选择有效的角色。"))
         return redirect("org_members")
     role = form.cleaned_data["role"]
     return _run(
         request,
         lambda: services.member_role_change(actor=request.user, membership=membership, role=role),
-        f"{membership.user} 的角色已改为 {Role(role).label}。",
+        _("%(user)s 的角色已改为 %(role)s。") % {"user": membership.user, "role": Role(role).label},
     )
 
 
@@ -206,7 +213,7 @@ def member_remove(request, pk: int):
     return _run(
         request,
         lambda: services.member_remove(actor=request.user, membership=membership),
-        f"已移除 {membership.user}。",
+        _("已移除 %(user)s。") % {"user": membership.user},
     )
 
 
@@ -225,7 +232,8 @@ def join_request_decide(request, pk: int):
         lambda: services.join_request_decide(
             actor=request.user, join_request=join_request, approve=approve, role=role
         ),
-        f"已{'批准' if approve else '拒绝'} {join_request.user} 的加入申请。",
+        (_("已批准 %(user)s 的加入申请。") if approve else _("已拒绝 %(user)s 的加入申请。"))
+        % {"user": join_request.user},
     )
 
 
@@ -241,7 +249,9 @@ def organization_leave(request):
         messages.error(request, error.messages[0])
         return redirect("org_members")
     request.session.pop(SESSION_KEY, None)
-    messages.success(request, f"您已退出 {request.organization.name}。")
+    messages.success(
+        request, _("您已退出 %(organization)s。") % {"organization": request.organization.name}
+    )
     return redirect("home")
 
 
@@ -261,7 +271,7 @@ def organization_settings(request):
             services.organization_update(
                 actor=request.user, organization=stored, **form.cleaned_data
             )
-            messages.success(request, "单位信息已保存。")
+            messages.success(request, _("单位信息已保存。"))
             return redirect("org_settings")
         organization.refresh_from_db()
     return render(request, "accounts/organization.html", {"form": form, "may_edit": may_edit})
@@ -272,12 +282,24 @@ def organization_settings(request):
 def profile(request):
     user = request.user
     form = ProfileForm(
-        request.POST or None, user=user, initial={"name": user.name, "mobile": user.mobile}
+        request.POST or None,
+        user=user,
+        initial={"name": user.name, "mobile": user.mobile, "language": user.language},
     )
     if request.method == "POST" and form.is_valid():
         services.profile_update(user=user, **form.cleaned_data)
-        messages.success(request, "个人资料已保存。")
-        return redirect("profile")
+        language = form.cleaned_data["language"]
+        response = redirect("profile")
+        if language:  # the browser's cookie too, so the pages stay in it after signing out
+            response.set_cookie(
+                settings.LANGUAGE_COOKIE_NAME,
+                language,
+                max_age=settings.LANGUAGE_COOKIE_AGE,
+                samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+            )
+        with translation.override(language or request.browser_language):
+            messages.success(request, _("个人资料已保存。"))
+        return response
     return render(
         request,
         "accounts/profile.html",

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from fapiao.accounts.models import Organization
 from fapiao.invoices import services
@@ -17,7 +18,7 @@ from fapiao.invoices.models import Buyer, Draft, Item, RedLetterReason
 from fapiao.invoices.services import InvoiceError
 from fapiao.rules import Problem, tax, uscc
 
-TYPE_CHOICES = [("31", "数电专票（增值税专用发票）"), ("32", "数电普票（普通发票）")]
+TYPE_CHOICES = [("31", _("数电专票（增值税专用发票）")), ("32", _("数电普票（普通发票）"))]
 EXEMPT_CHOICES = [
     (tax.TaxExemption.EXEMPT.label, tax.TaxExemption.EXEMPT.label),
     (tax.TaxExemption.NOT_TAXABLE.label, tax.TaxExemption.NOT_TAXABLE.label),
@@ -25,7 +26,7 @@ EXEMPT_CHOICES = [
 RATE_CHOICES = [
     (tax.percent(rate.value), tax.percent(rate.value)) for rate in tax.RATES
 ] + EXEMPT_CHOICES
-_RATE_VALUES = {value for value, _ in RATE_CHOICES}
+_RATE_VALUES = {value for value, _label in RATE_CHOICES}
 DEFAULT_RATE = "13%"
 LINE_FIELDS = ("name", "tax_code", "spec", "unit", "quantity", "unit_price", "money", "rate")
 # Where a problem of `lines[i].<field>` shows in a row: the amount and the total share one input.
@@ -81,13 +82,15 @@ def price_including_tax(unit_price: Decimal | None, rate: Decimal) -> Decimal | 
 
 
 class ItemForm(forms.ModelForm):
-    rate_choice = forms.ChoiceField(label="税率/征收率", choices=RATE_CHOICES, initial=DEFAULT_RATE)
+    rate_choice = forms.ChoiceField(
+        label=_("税率/征收率"), choices=RATE_CHOICES, initial=DEFAULT_RATE
+    )
 
     class Meta:
         model = Item
         fields = ["category", "name", "tax_code", "spec", "unit", "unit_price"]
-        labels = {"unit_price": "默认单价（不含税）"}
-        help_texts = {"category": "如“信息技术服务”，开票时显示为 *信息技术服务*名称"}
+        labels = {"unit_price": _("默认单价（不含税）")}
+        help_texts = {"category": _("如“信息技术服务”，开票时显示为 *信息技术服务*名称")}
 
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
@@ -98,25 +101,25 @@ class ItemForm(forms.ModelForm):
     def clean_category(self):
         value = self.cleaned_data["category"].strip().strip("*")
         if "*" in value:
-            raise forms.ValidationError("分类简称中不能含有“*”。")
+            raise forms.ValidationError(_("分类简称中不能含有“*”。"))
         return value
 
     def clean_name(self):
         value = self.cleaned_data["name"].strip()
         if "*" in value:
-            raise forms.ValidationError("名称中不能含有“*”，分类简称请填在上一栏。")
+            raise forms.ValidationError(_("名称中不能含有“*”，分类简称请填在上一栏。"))
         return value
 
     def clean_tax_code(self):
         value = self.cleaned_data["tax_code"].strip()
         if not (len(value) == 19 and value.isdigit()):
-            raise forms.ValidationError("税收分类编码应为 19 位数字。")
+            raise forms.ValidationError(_("税收分类编码应为 19 位数字。"))
         return value
 
     def clean_unit_price(self):
         value = self.cleaned_data["unit_price"]
         if value is not None and value < 0:
-            raise forms.ValidationError("单价不能为负数。")
+            raise forms.ValidationError(_("单价不能为负数。"))
         return value
 
     def clean(self):
@@ -127,7 +130,7 @@ class ItemForm(forms.ModelForm):
                 organization=self.organization, spec=cleaned.get("spec", ""), **key
             ).exclude(pk=self.instance.pk)
             if others.exists():
-                self.add_error("name", "目录中已有同分类、同名称、同规格的商品。")
+                self.add_error("name", _("目录中已有同分类、同名称、同规格的商品。"))
         if "rate_choice" in cleaned:
             rate, exemption = tax.parse_rate_or_exemption(cleaned["rate_choice"])
             self.instance.rate = rate
@@ -145,7 +148,7 @@ class BuyerForm(forms.ModelForm):
     class Meta:
         model = Buyer
         fields = ["name", "tax_id", "address", "phone", "bank_name", "bank_account", "email"]
-        help_texts = {"tax_id": "个人可留空"}
+        help_texts = {"tax_id": _("个人可留空")}
 
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
@@ -175,7 +178,7 @@ class BuyerForm(forms.ModelForm):
                 tax_id=cleaned.get("tax_id", ""),
             ).exclude(pk=self.instance.pk)
             if others.exists():
-                self.add_error("name", "目录中已有同名称、同税号的购买方。")
+                self.add_error("name", _("目录中已有同名称、同税号的购买方。"))
         return cleaned
 
     def save(self, commit=True):
@@ -190,21 +193,21 @@ class DraftForm(forms.Form):
     """The header of a draft; its lines come as parallel lists (see `LineRow`)."""
 
     type_code = forms.ChoiceField(
-        label="发票类型", choices=TYPE_CHOICES, initial="31", widget=forms.RadioSelect
+        label=_("发票类型"), choices=TYPE_CHOICES, initial="31", widget=forms.RadioSelect
     )
-    buyer_name = forms.CharField(label="名称", max_length=200, required=False)
+    buyer_name = forms.CharField(label=_("名称"), max_length=200, required=False)
     buyer_tax_id = forms.CharField(
-        label="统一社会信用代码/纳税人识别号", max_length=26, required=False
+        label=_("统一社会信用代码/纳税人识别号"), max_length=26, required=False
     )
-    buyer_address = forms.CharField(label="地址", max_length=200, required=False)
-    buyer_phone = forms.CharField(label="电话", max_length=40, required=False)
-    buyer_bank_name = forms.CharField(label="开户银行", max_length=100, required=False)
-    buyer_bank_account = forms.CharField(label="银行账号", max_length=40, required=False)
-    buyer_email = forms.EmailField(label="收票邮箱", required=False)
+    buyer_address = forms.CharField(label=_("地址"), max_length=200, required=False)
+    buyer_phone = forms.CharField(label=_("电话"), max_length=40, required=False)
+    buyer_bank_name = forms.CharField(label=_("开户银行"), max_length=100, required=False)
+    buyer_bank_account = forms.CharField(label=_("银行账号"), max_length=40, required=False)
+    buyer_email = forms.EmailField(label=_("收票邮箱"), required=False)
     remarks = forms.CharField(
-        label="备注", max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("备注"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
-    template_name = forms.CharField(label="模板名称", max_length=100, required=False)
+    template_name = forms.CharField(label=_("模板名称"), max_length=100, required=False)
 
     @classmethod
     def for_draft(cls, draft: Draft) -> "DraftForm":
@@ -411,16 +414,16 @@ def errors_by_field(error: InvoiceError, rows: list[LineRow]) -> dict[str, list[
 
 class RejectForm(forms.Form):
     reason = forms.CharField(
-        label="退回原因",
+        label=_("退回原因"),
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
-        error_messages={"required": "请填写退回原因。"},
+        error_messages={"required": _("请填写退回原因。")},
     )
 
     def clean_reason(self):
         reason = self.cleaned_data["reason"].strip()
         if not reason:
-            raise forms.ValidationError("请填写退回原因。")
+            raise forms.ValidationError(_("请填写退回原因。"))
         return reason
 
 
@@ -428,13 +431,13 @@ class RedLetterForm(forms.Form):
     """红字确认单: a reason, and either the whole remaining amount or an amount per line."""
 
     reason = forms.ChoiceField(
-        label="红冲原因",
-        choices=[("", "请选择"), *RedLetterReason.choices],
-        error_messages={"required": "请选择红冲原因。"},
+        label=_("红冲原因"),
+        choices=[("", _("请选择")), *RedLetterReason.choices],
+        error_messages={"required": _("请选择红冲原因。")},
     )
     scope = forms.ChoiceField(
-        label="红冲范围",
-        choices=[("full", "全额红冲"), ("partial", "部分红冲")],
+        label=_("红冲范围"),
+        choices=[("full", _("全额红冲")), ("partial", _("部分红冲"))],
         initial="full",
         widget=forms.RadioSelect,
     )
@@ -444,15 +447,15 @@ class RedLetterForm(forms.Form):
         self.positions = positions
         for position in positions:
             self.fields[f"line_{position}"] = forms.DecimalField(
-                label=f"第 {position} 行红冲金额",
+                label=_("第 %(position)s 行红冲金额") % {"position": position},
                 required=False,
                 min_value=Decimal("0.00"),
                 decimal_places=2,
                 max_digits=18,
                 error_messages={
-                    "invalid": "请输入金额。",
-                    "min_value": "红冲金额不能为负数。",
-                    "max_decimal_places": "金额最多两位小数。",
+                    "invalid": _("请输入金额。"),
+                    "min_value": _("红冲金额不能为负数。"),
+                    "max_decimal_places": _("金额最多两位小数。"),
                 },
             )
 
@@ -472,5 +475,5 @@ class RedLetterForm(forms.Form):
         if cleaned.get("scope") == "partial" and not any(
             cleaned.get(f"line_{p}") for p in self.positions
         ):
-            raise forms.ValidationError("部分红冲时，请至少填写一行的红冲金额。")
+            raise forms.ValidationError(_("部分红冲时，请至少填写一行的红冲金额。"))
         return cleaned

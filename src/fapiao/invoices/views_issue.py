@@ -17,6 +17,7 @@ from django.db.models import Count, Q, Sum
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fapiao.accounts.models import Organization
@@ -130,7 +131,7 @@ def _item_form(request, item: Item):
         saved = services.directory_save(
             actor=request.user, organization=request.organization, entry=form.save(commit=False)
         )
-        messages.success(request, f"已保存 {saved.line_name}。")
+        messages.success(request, _("已保存 %(name)s。") % {"name": saved.line_name})
         return redirect("item_list")
     return render(request, "invoices/item_form.html", {"form": form, "item": item})
 
@@ -140,7 +141,7 @@ def _item_form(request, item: Item):
 def item_delete(request, pk: int):
     item = get_object_or_404(Item, organization=request.organization, pk=pk)
     services.directory_delete(actor=request.user, organization=request.organization, entry=item)
-    messages.success(request, f"已从目录删除 {item.line_name}。")
+    messages.success(request, _("已从目录删除 %(name)s。") % {"name": item.line_name})
     return redirect("item_list")
 
 
@@ -212,9 +213,13 @@ def _buyer_form(request, buyer: Buyer):
         saved = services.directory_save(
             actor=request.user, organization=request.organization, entry=form.save(commit=False)
         )
-        messages.success(request, f"已保存购买方 {saved.name}。")
+        messages.success(request, _("已保存购买方 %(name)s。") % {"name": saved.name})
         if form.tax_id_warning:
-            messages.warning(request, f"{saved.tax_id}：{form.tax_id_warning}")
+            messages.warning(
+                request,
+                _("%(tax_id)s：%(warning)s")
+                % {"tax_id": saved.tax_id, "warning": form.tax_id_warning},
+            )
         return redirect("buyer_list")
     raw = (form.data.get("tax_id") or buyer.tax_id or "").strip()
     context = {"form": form, "buyer": buyer, **_tax_id_verdict(raw)}
@@ -226,7 +231,7 @@ def _buyer_form(request, buyer: Buyer):
 def buyer_delete(request, pk: int):
     buyer = get_object_or_404(Buyer, organization=request.organization, pk=pk)
     services.directory_delete(actor=request.user, organization=request.organization, entry=buyer)
-    messages.success(request, f"已从目录删除购买方 {buyer.name}。")
+    messages.success(request, _("已从目录删除购买方 %(name)s。") % {"name": buyer.name})
     return redirect("buyer_list")
 
 
@@ -356,9 +361,11 @@ def _draft_form(request, draft: Draft | None):
             _fail(request, error)
             return redirect("draft_edit", pk=draft.pk)
         if isinstance(outcome, Invoice):
-            messages.success(request, f"发票已开具，号码 {outcome.number}。")
+            messages.success(
+                request, _("发票已开具，号码 %(number)s。") % {"number": outcome.number}
+            )
             return redirect("invoice_detail", pk=outcome.pk)
-        messages.success(request, "草稿已保存并提交审核。")
+        messages.success(request, _("草稿已保存并提交审核。"))
         return redirect("draft_detail", pk=draft.pk)
     if action == "template":
         try:
@@ -368,9 +375,12 @@ def _draft_form(request, draft: Draft | None):
         except InvoiceError as error:
             _fail(request, error)
         else:
-            messages.success(request, f"草稿已保存，并另存为模板“{template.template_name}”。")
+            messages.success(
+                request,
+                _("草稿已保存，并另存为模板“%(name)s”。") % {"name": template.template_name},
+            )
         return redirect("draft_edit", pk=draft.pk)
-    messages.success(request, "草稿已保存。")
+    messages.success(request, _("草稿已保存。"))
     return redirect("draft_edit", pk=draft.pk)
 
 
@@ -475,7 +485,9 @@ def draft_approve(request, pk: int):
     except InvoiceError as error:
         _fail(request, error)
         return redirect("draft_detail", pk=draft.pk)
-    messages.success(request, f"审核通过，发票已开具，号码 {invoice.number}。")
+    messages.success(
+        request, _("审核通过，发票已开具，号码 %(number)s。") % {"number": invoice.number}
+    )
     return redirect("invoice_detail", pk=invoice.pk)
 
 
@@ -491,7 +503,7 @@ def draft_reject(request, pk: int):
     except InvoiceError as error:
         _fail(request, error)
         return redirect("draft_detail", pk=draft.pk)
-    messages.success(request, "已退回开票员修改。")
+    messages.success(request, _("已退回开票员修改。"))
     return redirect("draft_list")
 
 
@@ -500,7 +512,7 @@ def draft_reject(request, pk: int):
 def template_use(request, pk: int):
     template = _draft_for(request, pk, is_template=True)
     draft = services.draft_from_template(actor=request.user, template=template)
-    messages.success(request, f"已按模板“{template.template_name}”新建草稿。")
+    messages.success(request, _("已按模板“%(name)s”新建草稿。") % {"name": template.template_name})
     return redirect("draft_edit", pk=draft.pk)
 
 
@@ -624,7 +636,7 @@ def invoice_copy(request, pk: int):
     except InvoiceError as error:
         _fail(request, error)
         return redirect("invoice_detail", pk=invoice.pk)
-    messages.success(request, f"已复制发票 {invoice.number} 为新草稿。")
+    messages.success(request, _("已复制发票 %(number)s 为新草稿。") % {"number": invoice.number})
     return redirect("draft_edit", pk=draft.pk)
 
 
@@ -639,7 +651,7 @@ def invoice_void(request, pk: int):
     except InvoiceError as error:
         _fail(request, error)
     else:
-        messages.success(request, f"发票 {invoice.number} 已作废。")
+        messages.success(request, _("发票 %(number)s 已作废。") % {"number": invoice.number})
     return redirect("invoice_detail", pk=invoice.pk)
 
 
@@ -675,9 +687,13 @@ def red_letter_new(request, pk: int):
         else:
             if red_request.red_invoice_id:
                 number = red_request.red_invoice.number
-                messages.success(request, f"红字发票 {number} 已开具（购买方不在平台，无需确认）。")
+                messages.success(
+                    request,
+                    _("红字发票 %(number)s 已开具（购买方不在平台，无需确认）。")
+                    % {"number": number},
+                )
             else:
-                messages.success(request, "红字确认单已提交，等待对方在 72 小时内确认。")
+                messages.success(request, _("红字确认单已提交，等待对方在 72 小时内确认。"))
             return redirect("red_letter_detail", pk=red_request.pk)
     for line in lines:
         line["field"] = form[f"line_{line['position']}"]
@@ -747,7 +763,7 @@ def red_letter_detail(request, pk: int):
 
 def _duration(seconds: int) -> str:
     hours, minutes = seconds // 3600, seconds % 3600 // 60
-    return f"{hours} 小时 {minutes} 分"
+    return _("%(hours)s 小时 %(minutes)s 分") % {"hours": hours, "minutes": minutes}
 
 
 def _red_letter_action(request, pk: int, action, done: str):
@@ -758,7 +774,10 @@ def _red_letter_action(request, pk: int, action, done: str):
         _fail(request, error)
     else:
         if isinstance(outcome, Invoice):
-            done = f"{done}红字发票 {outcome.number} 已开具。"
+            done = _("%(done)s红字发票 %(number)s 已开具。") % {
+                "done": done,
+                "number": outcome.number,
+            }
         messages.success(request, done)
     return redirect("red_letter_detail", pk=red_request.pk)
 
@@ -766,19 +785,19 @@ def _red_letter_action(request, pk: int, action, done: str):
 @org_required(Perm.ISSUE)
 @require_POST
 def red_letter_confirm(request, pk: int):
-    return _red_letter_action(request, pk, services.red_letter_confirm, "已确认红字确认单。")
+    return _red_letter_action(request, pk, services.red_letter_confirm, _("已确认红字确认单。"))
 
 
 @org_required(Perm.ISSUE)
 @require_POST
 def red_letter_refuse(request, pk: int):
-    return _red_letter_action(request, pk, services.red_letter_refuse, "已拒绝红字确认单。")
+    return _red_letter_action(request, pk, services.red_letter_refuse, _("已拒绝红字确认单。"))
 
 
 @org_required(Perm.ISSUE)
 @require_POST
 def red_letter_withdraw(request, pk: int):
-    return _red_letter_action(request, pk, services.red_letter_withdraw, "已撤销红字确认单。")
+    return _red_letter_action(request, pk, services.red_letter_withdraw, _("已撤销红字确认单。"))
 
 
 def _red_letters_waiting_for(organization: Organization):
@@ -852,7 +871,7 @@ def _capital(total: Decimal) -> str:
 def _invoice_sheet(invoice: Invoice) -> dict:
     lines = [_sheet_line(line) for line in invoice.lines.all()]
     return {
-        "title": types.name(types.Channel.QR, invoice.type_code) or "发票",
+        "title": types.name(types.Channel.QR, invoice.type_code) or _("发票"),
         "code": invoice.code,
         "number": invoice.number,
         "issue_date": invoice.issue_date,
@@ -876,7 +895,7 @@ def _draft_sheet(draft: Draft) -> dict:
     tax_sum = sum((line.tax for line in lines), Decimal("0.00"))
     seller = draft.organization
     return {
-        "title": types.name(types.Channel.QR, draft.type_code) or "发票",
+        "title": types.name(types.Channel.QR, draft.type_code) or _("发票"),
         "code": "",
         "number": "",
         "issue_date": None,
@@ -903,5 +922,5 @@ def draft_delete(request, pk: int):
     except services.InvoiceError as error:
         messages.error(request, error.messages[0])
         return redirect("draft_detail", pk=draft.pk)
-    messages.success(request, "已删除。")
+    messages.success(request, _("已删除。"))
     return redirect("draft_list")

@@ -344,21 +344,21 @@ def invoice_list_export(
 
 
 EXPORT_COLUMNS = [
-    ("开票日期", 11),
-    ("发票代码", 13),
-    ("发票号码", 22),
-    ("发票类型", 12),
-    ("方向", 6),
-    ("销售方名称", 32),
-    ("销售方纳税人识别号", 21),
-    ("购买方名称", 32),
-    ("购买方纳税人识别号", 21),
-    ("金额", 14),
-    ("税额", 12),
-    ("价税合计", 14),
-    ("发票状态", 10),
-    ("红字发票", 8),
-    ("来源", 10),
+    (gettext_lazy("开票日期"), 11),
+    (gettext_lazy("发票代码"), 13),
+    (gettext_lazy("发票号码"), 22),
+    (gettext_lazy("发票类型"), 12),
+    (gettext_lazy("方向"), 6),
+    (gettext_lazy("销售方名称"), 32),
+    (gettext_lazy("销售方纳税人识别号"), 21),
+    (gettext_lazy("购买方名称"), 32),
+    (gettext_lazy("购买方纳税人识别号"), 21),
+    (gettext_lazy("金额"), 14),
+    (gettext_lazy("税额"), 12),
+    (gettext_lazy("价税合计"), 14),
+    (gettext_lazy("发票状态"), 10),
+    (gettext_lazy("红字发票"), 8),
+    (gettext_lazy("来源"), 10),
 ]
 
 
@@ -374,13 +374,13 @@ def invoices_workbook_write(output: IO[bytes], *, organization: Organization, in
             "strings_to_numbers": False,
         },
     )
-    sheet = workbook.add_worksheet("发票")
+    sheet = workbook.add_worksheet(_("发票"))
     header = workbook.add_format({"bold": True, "bg_color": "#F3F4F6", "border": 1})
     day = workbook.add_format({"num_format": "yyyy-mm-dd"})
     money = workbook.add_format({"num_format": "#,##0.00;[Red]-#,##0.00"})
     for col, (title, width) in enumerate(EXPORT_COLUMNS):
         sheet.set_column(col, col, width)
-        sheet.write_string(0, col, title, header)
+        sheet.write_string(0, col, str(title), header)
     sheet.freeze_panes(1, 0)
 
     statuses = dict(InvoiceStatus.choices)

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 
+from fapiao.accounts.language import in_language_of
 from fapiao.accounts.models import Organization
 from fapiao.audit.events import EventCode
 from fapiao.audit.services import event_record
@@ -407,18 +408,21 @@ def step_text(application: RecoveryApplication, step: str) -> tuple[str, str]:
 def _notify(application: RecoveryApplication, step: str) -> None:
     from fapiao.recovery.tasks import recovery_notify
 
-    subject, opening = step_text(application, step)
-    body = _("发票 %(identity)s：%(opening)s") % {
-        "identity": application.identity,
-        "opening": opening,
-    }
-    if application.staff_reason and step in ("more_info", "rejected", "reminded"):
-        line = _("驳回原因：%(reason)s") if step == "rejected" else _("需要补充：%(reason)s")
-        body += "\n" + line % {"reason": application.staff_reason}
+    # In the applicant's language, whoever's action (a reviewer's, a task's) sends it.
+    with in_language_of(application.applicant):
+        subject, opening = step_text(application, step)
+        body = _("发票 %(identity)s：%(opening)s") % {
+            "identity": application.identity,
+            "opening": opening,
+        }
+        if application.staff_reason and step in ("more_info", "rejected", "reminded"):
+            line = _("驳回原因：%(reason)s") if step == "rejected" else _("需要补充：%(reason)s")
+            body += "\n" + line % {"reason": application.staff_reason}
+        title = _("%(subject)s（#%(id)s）") % {"subject": subject, "id": application.pk}
     notice_send(
         user=application.applicant,
         organization=application.organization,
-        title=_("%(subject)s（#%(id)s）") % {"subject": subject, "id": application.pk},
+        title=title,
         body=body,
         link=reverse("recovery_detail", args=[application.pk]),
     )
@@ -774,18 +778,20 @@ def recovery_start_bulk(
                  source="reconciliation")  # fmt: skip
             created.append(application)
         if created:
-            notice_send(
-                user=actor,
-                organization=organization,
-                title=ngettext(
+            with in_language_of(actor):
+                title = ngettext(
                     "已创建 %(count)s 份补录申请草稿",
                     "已创建 %(count)s 份补录申请草稿",
                     len(created),
-                )
-                % {"count": len(created)},
-                body=_(
+                ) % {"count": len(created)}
+                body = _(
                     "来自对账的“平台缺失”发票：请逐份核对发票信息、上传发票文件等证明材料后提交。"
-                ),
+                )
+            notice_send(
+                user=actor,
+                organization=organization,
+                title=title,
+                body=body,
                 link=reverse("recovery_list") + "?status=draft",
             )
     return created
@@ -1017,16 +1023,18 @@ def _remind_drafts(now: dt.datetime) -> int:
                 reminded_at=now
             )
             first = drafts[0]
-            notice_send(
-                user=first.applicant,
-                organization=first.organization,
-                title=ngettext(
+            with in_language_of(first.applicant):
+                title = ngettext(
                     "提醒：%(count)s 份补录申请草稿尚未提交",
                     "提醒：%(count)s 份补录申请草稿尚未提交",
                     len(drafts),
-                )
-                % {"count": len(drafts)},
-                body=_("上传发票文件等证明材料并提交后，工作人员才会审核。"),
+                ) % {"count": len(drafts)}
+                body = _("上传发票文件等证明材料并提交后，工作人员才会审核。")
+            notice_send(
+                user=first.applicant,
+                organization=first.organization,
+                title=title,
+                body=body,
                 link=reverse("recovery_list") + "?status=draft",
             )
             reminded += len(drafts)

@@ -4,6 +4,9 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.tasks import task
 from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from fapiao.accounts.language import in_language_of, subject_prefix
 
 
 @task()
@@ -26,27 +29,34 @@ def recovery_notify(*, application_id: int, step: str) -> None:
     applicant = application.applicant
     if not applicant.email:
         return
-    subject, opening = step_text(application, step)
-    link = settings.SITE_URL + reverse("recovery_detail", args=[application.pk])
-    lines = [
-        f"{applicant.get_full_name() or applicant.email}，您好：",
-        "",
-        opening,
-        "",
-        f"申请编号：#{application.pk}",
-        f"发票：{application.identity}",
-        f"申请单位：{application.organization.name}",
-        f"当前状态：{application.get_status_display()}",
-    ]
-    if application.staff_reason and step in ("rejected", "more_info", "reminded", "approved"):
-        label = {"rejected": "驳回原因", "approved": "审核意见"}.get(step, "需要补充")
-        lines.append(f"{label}：{application.staff_reason}")
-    if step == "approved" and application.invoice_id:
-        invoice_link = settings.SITE_URL + reverse("invoice_detail", args=[application.invoice_id])
-        lines.append(f"查看发票：{invoice_link}")
-    lines += ["", f"查看申请：{link}", "", "——发票平台"]
-    EmailMessage(
-        subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}（补录 #{application.pk}）",
-        body="\n".join(lines),
-        to=[applicant.email],
-    ).send()
+    with in_language_of(applicant):
+        subject, opening = step_text(application, step)
+        link = settings.SITE_URL + reverse("recovery_detail", args=[application.pk])
+        lines = [
+            _("%(name)s，您好：") % {"name": applicant.get_full_name() or applicant.email},
+            "",
+            opening,
+            "",
+            _("申请编号：#%(id)s") % {"id": application.pk},
+            _("发票：%(identity)s") % {"identity": application.identity},
+            _("申请单位：%(organization)s") % {"organization": application.organization.name},
+            _("当前状态：%(status)s") % {"status": application.get_status_display()},
+        ]
+        if application.staff_reason and step in ("rejected", "more_info", "reminded", "approved"):
+            label = {
+                "rejected": _("驳回原因：%(reason)s"),
+                "approved": _("审核意见：%(reason)s"),
+            }.get(step) or _("需要补充：%(reason)s")
+            lines.append(label % {"reason": application.staff_reason})
+        if step == "approved" and application.invoice_id:
+            invoice_link = settings.SITE_URL + reverse(
+                "invoice_detail", args=[application.invoice_id]
+            )
+            lines.append(_("查看发票：%(link)s") % {"link": invoice_link})
+        lines += ["", _("查看申请：%(link)s") % {"link": link}, "", _("——发票平台")]
+        subject = _("%(prefix)s%(subject)s（补录 #%(id)s）") % {
+            "prefix": subject_prefix(),
+            "subject": subject,
+            "id": application.pk,
+        }
+    EmailMessage(subject=subject, body="\n".join(lines), to=[applicant.email]).send()

@@ -414,8 +414,13 @@ def staff_recovery_queue(request):
 
 def _file_checks(application: RecoveryApplication, evidence: list[RecoveryEvidence]) -> None:
     """For staff: what each invoice file (PDF, OFD, XML) says, beside what the applicant typed."""
-    compared = (("number", "发票号码"), ("issue_date", "开票日期"), ("total", "价税合计"),
-                ("seller_tax_id", "销售方识别号"), ("buyer_tax_id", "购买方识别号"))  # fmt: skip
+    compared = (
+        ("number", _("发票号码")),
+        ("issue_date", _("开票日期")),
+        ("total", _("价税合计")),
+        ("seller_tax_id", _("销售方识别号")),
+        ("buyer_tax_id", _("购买方识别号")),
+    )
     for item in evidence:
         item.check = None
         if item.kind != EvidenceKind.INVOICE or item.content_type not in (
@@ -428,7 +433,7 @@ def _file_checks(application: RecoveryApplication, evidence: list[RecoveryEviden
             data = stream.read()
         extraction = files.extract(data, item.name)[0]
         if not extraction.ok or not extraction.invoice:
-            item.check = {"error": (extraction.error or {}).get("message", "无法识别")}
+            item.check = {"error": (extraction.error or {}).get("message", _("无法识别"))}
             continue
         read = extraction.invoice
         rows = []

@@ -43,7 +43,7 @@ class StatsFilterForm(forms.Form):
     def __init__(self, *args, years: list[int], today: datetime.date, **kwargs):
         super().__init__(*args, **kwargs)
         self.today = today
-        self.fields["year"].choices = [(y, f"{y}年") for y in years]
+        self.fields["year"].choices = [(y, _("%(year)s年") % {"year": y}) for y in years]
 
     def clean(self):
         data = super().clean()

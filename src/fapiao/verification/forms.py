@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from fapiao.rules import numbers
 from fapiao.rules.numbers import NumberInfo
@@ -69,34 +70,34 @@ def type_inputs(code: str, number: str) -> TypeInputs:
 
 class FieldsForm(forms.Form):
     code = forms.CharField(
-        label="发票代码", required=False, max_length=40, widget=forms.TextInput(attrs=TEXT)
+        label=_("发票代码"), required=False, max_length=40, widget=forms.TextInput(attrs=TEXT)
     )
     number = forms.CharField(
-        label="发票号码",
+        label=_("发票号码"),
         max_length=40,
         widget=forms.TextInput(attrs=TEXT),
-        error_messages={"required": "请填写发票号码"},
+        error_messages={"required": _("请填写发票号码")},
     )
     issue_date = forms.CharField(
-        label="开票日期",
+        label=_("开票日期"),
         max_length=20,
         widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"required": "请填写开票日期"},
+        error_messages={"required": _("请填写开票日期")},
     )
     amount = forms.CharField(
-        label="金额（不含税）",
+        label=_("金额（不含税）"),
         required=False,
         max_length=30,
         widget=forms.TextInput(attrs={**TEXT, "inputmode": "decimal"}),
     )
     check_code = forms.CharField(
-        label="校验码后六位",
+        label=_("校验码后六位"),
         required=False,
         max_length=30,
         widget=forms.TextInput(attrs={**TEXT, "inputmode": "numeric", "maxlength": "6"}),
     )
     total = forms.CharField(
-        label="价税合计",
+        label=_("价税合计"),
         required=False,
         max_length=30,
         widget=forms.TextInput(attrs={**TEXT, "inputmode": "decimal"}),
@@ -109,12 +110,14 @@ class FieldsForm(forms.Form):
             name = compare.INPUT_FIELDS[inputs.needed]
             if not (data.get(name) or "").strip():
                 self.add_error(
-                    name, f"{inputs.label}查验须填写{compare.INPUT_LABELS[inputs.needed]}"
+                    name,
+                    _("%(type)s查验须填写%(field)s")
+                    % {"type": inputs.label, "field": self.fields[name].label},
                 )
         elif inputs.known and not any(
             (data.get(n) or "").strip() for n in ("amount", "check_code")
         ):
-            self.add_error("amount", "请填写金额（不含税）或校验码后六位")
+            self.add_error("amount", _("请填写金额（不含税）或校验码后六位"))
         return data
 
     def typed(self) -> TypedInput:
@@ -160,7 +163,10 @@ def uploads_from(field_files, errors: list[str]) -> list[Upload]:
             continue
         total += uploaded.size
         if total > files.MAX_BATCH_BYTES:
-            errors.append(f"文件合计超过 {files.human_size(files.MAX_BATCH_BYTES)}，请分批上传")
+            errors.append(
+                _("文件合计超过 %(size)s，请分批上传")
+                % {"size": files.human_size(files.MAX_BATCH_BYTES)}
+            )
             break
         found.append(Upload(name, files.read_upload(uploaded)))
     return found
@@ -168,9 +174,9 @@ def uploads_from(field_files, errors: list[str]) -> list[Upload]:
 
 class FileForm(forms.Form):
     file = forms.FileField(
-        label="发票文件",
+        label=_("发票文件"),
         widget=forms.ClearableFileInput(attrs={"accept": files.ACCEPT_ATTRIBUTE}),
-        error_messages={"required": "请选择要查验的发票文件", "empty": "文件为空（0 字节）"},
+        error_messages={"required": _("请选择要查验的发票文件"), "empty": _("文件为空（0 字节）")},
     )
 
     def clean_file(self):
@@ -183,12 +189,12 @@ class FileForm(forms.Form):
 
 
 class BatchForm(forms.Form):
-    files = MultipleFileField(label="发票文件或 ZIP 压缩包")
+    files = MultipleFileField(label=_("发票文件或 ZIP 压缩包"))
 
     def clean_files(self):
         chosen = self.cleaned_data["files"]
         if not chosen:
-            raise forms.ValidationError("请选择要查验的文件")
+            raise forms.ValidationError(_("请选择要查验的文件"))
         errors: list[str] = []
         self.uploads = uploads_from(chosen, errors)
         if errors:
@@ -197,19 +203,21 @@ class BatchForm(forms.Form):
 
 
 class ClaimForm(forms.Form):
-    note = forms.CharField(label="备注（报销单号等）", required=False, max_length=200)
+    note = forms.CharField(label=_("备注（报销单号等）"), required=False, max_length=200)
 
 
 class AuthRequestForm(forms.Form):
     title = forms.CharField(
-        label="申请事项",
+        label=_("申请事项"),
         max_length=100,
-        error_messages={"required": "请填写申请事项"},
-        widget=forms.TextInput(attrs={"placeholder": "例如：2026 年 11 月差旅费发票认证"}),
+        error_messages={"required": _("请填写申请事项")},
+        widget=forms.TextInput(attrs={"placeholder": _("例如：2026 年 11 月差旅费发票认证")}),
     )
-    note = forms.CharField(label="说明", required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    invoice_files = MultipleFileField(label="发票文件")
-    support_files = MultipleFileField(label="证明材料（合同、付款凭证等，可选）")
+    note = forms.CharField(
+        label=_("说明"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    invoice_files = MultipleFileField(label=_("发票文件"))
+    support_files = MultipleFileField(label=_("证明材料（合同、付款凭证等，可选）"))
     require_invoice = True
 
     def clean(self):
@@ -238,18 +246,18 @@ class SupplementForm(AuthRequestForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         del self.fields["title"]
-        self.fields["note"].label = "补充说明"
+        self.fields["note"].label = _("补充说明")
 
 
 class DecisionForm(forms.Form):
     DECISIONS = [
-        ("approve", "通过（附查验报告）"),
-        ("more_info", "要求补充材料"),
-        ("reject", "驳回"),
+        ("approve", _("通过（附查验报告）")),
+        ("more_info", _("要求补充材料")),
+        ("reject", _("驳回")),
     ]
-    decision = forms.ChoiceField(label="处理", choices=DECISIONS, widget=forms.RadioSelect)
+    decision = forms.ChoiceField(label=_("处理"), choices=DECISIONS, widget=forms.RadioSelect)
     message = forms.CharField(
-        label="意见（驳回原因或需补充的材料）",
+        label=_("意见（驳回原因或需补充的材料）"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
@@ -260,6 +268,8 @@ class DecisionForm(forms.Form):
             data.get("decision") in ("reject", "more_info")
             and not (data.get("message") or "").strip()
         ):
-            what = "驳回原因" if data["decision"] == "reject" else "需要补充的材料"
-            self.add_error("message", f"请填写{what}")
+            self.add_error(
+                "message",
+                _("请填写驳回原因") if data["decision"] == "reject" else _("请填写需要补充的材料"),
+            )
         return data

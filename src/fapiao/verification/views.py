@@ -18,6 +18,8 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fapiao.accounts.permissions import Perm, StaffPerm, org_required, perms_of, staff_required
@@ -154,7 +156,7 @@ def _batch_context(batch: VerificationBatch) -> dict:
         key = item.verification.result if item.verification else "unreadable"
         counts[key] = counts.get(key, 0) + 1
     labels = dict(VerificationResult.choices)
-    summary = [(labels.get(k, "无法识别"), n, k) for k, n in sorted(counts.items())]
+    summary = [(labels.get(k, _("无法识别")), n, k) for k, n in sorted(counts.items())]
     duplicates = {
         item.pk
         for item in items
@@ -181,18 +183,18 @@ def verify_batch_progress(request, pk: int):
 
 
 EXPORT_COLUMNS = [
-    ("序号", 6),
-    ("文件", 48),
-    ("查验结果", 12),
-    ("发票代码", 14),
-    ("发票号码", 24),
-    ("开票日期", 12),
-    ("金额（不含税）", 14),
-    ("价税合计", 14),
-    ("不一致项", 40),
-    ("查重", 30),
-    ("无法识别的原因", 40),
-    ("查验编号", 26),
+    (gettext_lazy("序号"), 6),
+    (gettext_lazy("文件"), 48),
+    (gettext_lazy("查验结果"), 12),
+    (gettext_lazy("发票代码"), 14),
+    (gettext_lazy("发票号码"), 24),
+    (gettext_lazy("开票日期"), 12),
+    (gettext_lazy("金额（不含税）"), 14),
+    (gettext_lazy("价税合计"), 14),
+    (gettext_lazy("不一致项"), 40),
+    (gettext_lazy("查重"), 30),
+    (gettext_lazy("无法识别的原因"), 40),
+    (gettext_lazy("查验编号"), 26),
 ]
 
 
@@ -207,11 +209,11 @@ def verify_batch_export(request, pk: int):
         {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
          "strings_to_numbers": False},
     )  # fmt: skip
-    sheet = workbook.add_worksheet("查验结果")
+    sheet = workbook.add_worksheet(_("查验结果"))
     header = workbook.add_format({"bold": True, "bg_color": "#F3F4F6", "border": 1})
     money = workbook.add_format({"num_format": "#,##0.00"})
     for col, (title, width) in enumerate(EXPORT_COLUMNS):
-        sheet.write_string(0, col, title, header)
+        sheet.write_string(0, col, str(title), header)
         sheet.set_column(col, col, width)
     sheet.freeze_panes(1, 0)
     for row, item in enumerate(items, 1):
@@ -219,7 +221,7 @@ def verify_batch_export(request, pk: int):
         sheet.write_number(row, 0, item.position)
         sheet.write_string(row, 1, neutralised(item.file_name))
         if v is None:
-            sheet.write_string(row, 2, "无法识别")
+            sheet.write_string(row, 2, _("无法识别"))
             sheet.write_string(row, 10, neutralised(item.error_message))
             continue
         given = selectors.given_values(v)
@@ -232,7 +234,9 @@ def verify_batch_export(request, pk: int):
                 sheet.write_number(row, col, float(Decimal(given[key])), money)
         sheet.write_string(row, 8, neutralised(_differences_text(v)))
         if v.duplicate_of_id:
-            sheet.write_string(row, 9, f"此前已查验（查验编号 {v.duplicate_of.public_id}）")
+            sheet.write_string(
+                row, 9, _("此前已查验（查验编号 %(id)s）") % {"id": v.duplicate_of.public_id}
+            )
         sheet.write_string(row, 11, v.public_id)
     if items:
         sheet.autofilter(0, 0, len(items), len(EXPORT_COLUMNS) - 1)
@@ -340,7 +344,9 @@ def verification_claim(request, pk: int):
     except services.VerificationError as refused:
         _fail(request, refused)
     else:
-        messages.success(request, f"已登记报销：发票 {verification.identity}")
+        messages.success(
+            request, _("已登记报销：发票 %(invoice)s") % {"invoice": verification.identity}
+        )
     return redirect("verification_detail", verification.pk)
 
 
@@ -432,7 +438,10 @@ def auth_request_new(request):
         except services.VerificationError as refused:
             form.add_error(None, refused.message)
         else:
-            messages.success(request, f"认证申请 #{auth_request.pk} 已提交，审核结果会邮件通知您。")
+            messages.success(
+                request,
+                _("认证申请 #%(id)s 已提交，审核结果会邮件通知您。") % {"id": auth_request.pk},
+            )
             return redirect("auth_request_detail", auth_request.pk)
     return render(request, "verification/auth_request_form.html", {"form": form, "tab": "requests"})
 
@@ -470,7 +479,7 @@ def auth_request_supplement(request, pk: int):
         except services.VerificationError as refused:
             _fail(request, refused)
         else:
-            messages.success(request, "补充材料已提交，申请已重新进入审核队列。")
+            messages.success(request, _("补充材料已提交，申请已重新进入审核队列。"))
     else:
         for error in form.non_field_errors():
             messages.error(request, error)
@@ -555,7 +564,9 @@ def staff_auth_request(request, pk: int):
         except services.VerificationError as refused:
             form.add_error(None, refused.message)
         else:
-            messages.success(request, f"认证申请 #{auth_request.pk} 已处理，已通知申请人。")
+            messages.success(
+                request, _("认证申请 #%(id)s 已处理，已通知申请人。") % {"id": auth_request.pk}
+            )
             return redirect("staff_auth_queue")
     attachments = list(auth_request.attachments.all())
     for attachment in attachments:
@@ -637,7 +648,7 @@ def _invoice_sheet(invoice: Invoice) -> dict:
     except RulesError as error:
         capital = error.problem.message
     return {
-        "title": types.name(types.Channel.QR, invoice.type_code) or "发票",
+        "title": types.name(types.Channel.QR, invoice.type_code) or _("发票"),
         "code": invoice.code,
         "number": invoice.number,
         "issue_date": invoice.issue_date,

@@ -132,6 +132,35 @@ def test_submit_then_another_person_approves_and_the_invoice_is_issued(
     assert names[0].endswith(".pdf") and names[1].endswith(".xml")
 
 
+def test_the_buyers_email_is_in_chinese_unless_the_address_is_a_user_who_chose_english(
+    org, issuer, reviewer, mailoutbox, django_capture_on_commit_callbacks
+):
+    from django.utils import translation
+
+    from fapiao.accounts.models import User
+
+    with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
+        invoice = services.draft_approve(
+            actor=reviewer, draft=services.draft_submit(actor=issuer, draft=save(org, issuer))
+        )
+    chinese = mailoutbox[-1]
+    assert chinese.subject == f"【发票平台】{org.name} 向您开具了电子发票 {invoice.number}"
+    assert f"价税合计 ¥{invoice.total}" in chinese.body
+
+    User.objects.create_user(email=BUYER["email"].upper(), password=testing.PASSWORD, language="en")
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice = services.draft_approve(
+            actor=reviewer, draft=services.draft_submit(actor=issuer, draft=save(org, issuer))
+        )
+    english = mailoutbox[-1]
+    assert english.subject == (
+        f"[Invoice Platform] {org.name} has issued you an electronic invoice {invoice.number}"
+    )
+    assert f"total ¥{invoice.total}" in english.body and "您好" not in english.body
+    names = sorted(name for name, _, _ in english.attachments)
+    assert names[0].endswith(".pdf") and names[1].endswith(".xml")
+
+
 def test_nobody_approves_what_they_submitted(org):
     admin = testing.member(org, Role.ADMIN)  # admins may review, but not their own submission
     draft = services.draft_submit(actor=admin, draft=save(org, admin))

@@ -1,5 +1,6 @@
-"""补录 notices and emails in the active language: Chinese (the source text, unchanged) by default,
-English when the language active at the time of sending is English (users store no language)."""
+"""补录 notices and emails in the recipient's language: Chinese (the source text, unchanged) for a
+user who chose none or Chinese, English for one who chose English — whatever language the sender
+(a reviewer, a background task) happens to be working in."""
 
 import datetime as dt
 
@@ -23,6 +24,11 @@ def _media_in_tmp(settings, tmp_path):
 def _language_reset():
     yield
     translation.deactivate()
+
+
+def _choose(user, language):
+    user.language = language
+    user.save(update_fields=["language"])
 
 
 def _apply(org, issuer):
@@ -73,44 +79,55 @@ def test_step_texts_in_english_fill_in_the_days_and_the_deadline(org, issuer):
     assert untranslated == []
 
 
-def test_a_notice_is_written_in_the_language_active_when_it_is_sent(org, issuer, staff):
+def test_a_notice_is_written_in_the_applicants_language_not_the_reviewers(org, issuer, staff):
     application = _apply(org, issuer)
-    services.recovery_request_more(actor=staff, application=application, message="请补充合同")
+    with translation.override("en"):  # the reviewer works in English; the applicant chose none
+        services.recovery_request_more(actor=staff, application=application, message="请补充合同")
     chinese = Notice.objects.filter(user=issuer).latest("id")
     assert (chinese.title, chinese.body) == (
         f"补录申请需要补充材料（#{application.pk}）",
         f"发票 {application.identity}：工作人员审核后，需要您补充材料后重新提交。\n"
         "需要补充：请补充合同",
     )
-    with translation.override("en"):
-        services.recovery_submit(actor=issuer, application=application, note="已补合同")
-        application.refresh_from_db()
-        services.recovery_reject(actor=staff, application=application, reason="金额不符")
+    _choose(issuer, "en")
+    services.recovery_submit(actor=issuer, application=application, note="已补合同")
+    application.refresh_from_db()
+    services.recovery_reject(actor=staff, application=application, reason="金额不符")
     english = Notice.objects.filter(user=issuer).latest("id")
     assert (english.title, english.body) == (
         f"Supplementary entry request rejected (#{application.pk})",
         f"Invoice {application.identity}: We’re sorry: your supplementary entry request was "
         "not approved.\nReason for rejection: 金额不符",
     )
+    assert translation.get_language() == "zh-hans"  # the sender's language is left as it was
 
 
-def test_the_email_opening_follows_the_active_language(
-    org, issuer, django_capture_on_commit_callbacks
+def test_the_email_is_in_the_applicants_language(
+    org, issuer, staff, django_capture_on_commit_callbacks
 ):
-    with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
+    _choose(issuer, "en")
+    with django_capture_on_commit_callbacks(execute=True):
         application = _apply(org, issuer)
     (sent,) = mail.outbox
-    assert "We have received your supplementary entry request" in sent.subject
+    assert sent.subject.startswith("[Invoice Platform] We have received your supplementary")
     assert f"Staff will review it within {sla.REVIEW_WORKING_DAYS} working days" in sent.body
+    assert f"Request number: #{application.pk}" in sent.body
+    assert "您好" not in sent.body and "申请编号" not in sent.body
     assert f"#{application.pk}" in sent.subject
+
+    _choose(issuer, "")
+    mail.outbox.clear()
+    with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
+        services.recovery_reject(actor=staff, application=application, reason="金额不符")
+    (sent,) = mail.outbox
+    assert sent.subject.startswith("【发票平台】补录申请被驳回")
+    assert "驳回原因：金额不符" in sent.body and "当前状态：已驳回" in sent.body
 
 
 def test_draft_notices_and_reminders_count_in_either_language(org, issuer):
-    with translation.override("en"):
-        services.recovery_start_bulk(actor=issuer, organization=org, rows=[fields(org)])
-        services.recovery_start_bulk(
-            actor=issuer, organization=org, rows=[fields(org), fields(org)]
-        )
+    _choose(issuer, "en")
+    services.recovery_start_bulk(actor=issuer, organization=org, rows=[fields(org)])
+    services.recovery_start_bulk(actor=issuer, organization=org, rows=[fields(org), fields(org)])
     created = list(
         Notice.objects.filter(user=issuer).order_by("id").values_list("title", flat=True)
     )
@@ -119,8 +136,7 @@ def test_draft_notices_and_reminders_count_in_either_language(org, issuer):
         "Created 2 supplementary entry request drafts",
     ]
     later = timezone.now() + dt.timedelta(days=3, hours=1)
-    with translation.override("en"):
-        assert services.recovery_remind(now=later) == 3
+    assert services.recovery_remind(now=later) == 3  # a background task, no language active
     reminder = Notice.objects.filter(user=issuer).latest("id")
     assert reminder.title == "Reminder: 3 supplementary entry request drafts not yet submitted"
     assert reminder.body == (
@@ -129,6 +145,7 @@ def test_draft_notices_and_reminders_count_in_either_language(org, issuer):
     )
 
     Notice.objects.all().delete()
+    _choose(issuer, "zh-hans")
     services.recovery_start_bulk(actor=issuer, organization=org, rows=[fields(org)])
     chinese = Notice.objects.get(user=issuer)
     assert (chinese.title, chinese.body) == (

@@ -247,3 +247,25 @@ def test_staff_see_only_their_queue_and_its_files(
     client.force_login(other)
     assert client.get(reverse("staff_auth_request", args=[request.pk])).status_code == 404
     assert client.get(reverse("staff_auth_attachment", args=[attachment.pk])).status_code == 404
+
+
+def test_the_requester_reads_the_emails_in_their_language(
+    client, people, mailoutbox, django_capture_on_commit_callbacks
+):
+    requester = people["requester"]
+    requester.language = "en"
+    requester.save(update_fields=["language"])
+    invoice = digital_invoice(buyer=people["org"], amount="880.00")
+    client.force_login(requester)
+    submit(
+        client,
+        django_capture_on_commit_callbacks,
+        invoices=[SimpleUploadedFile("trip.pdf", pdf_of(invoice))],
+    )
+    request = AuthRequest.objects.get()
+    (sent,) = mailoutbox
+    assert (
+        sent.subject
+        == f"[Invoice Platform] We have received your authentication request (#{request.pk})"
+    )
+    assert f"Request number: #{request.pk}" in sent.body and "您好" not in sent.body

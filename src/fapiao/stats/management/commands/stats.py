@@ -8,6 +8,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fapiao.accounts.models import Organization
 from fapiao.stats.report import Percent, Selection, Table, stats_report
@@ -40,11 +41,11 @@ class Command(BaseCommand):
     def handle(self, *args, org, by, direction, year=None, xlsx=None, as_json=False, **options):
         organization = Organization.objects.filter(tax_id=org.strip().upper()).first()
         if organization is None:
-            raise CommandError(f"找不到统一社会信用代码为 {org} 的组织。")
+            raise CommandError(_("找不到统一社会信用代码为 %(tax_id)s 的组织。") % {"tax_id": org})
         period, direction = Period(by), Direction(direction)
         today = timezone.localdate()
         if year is not None and not 1900 < year < 10000:
-            raise CommandError(f"年份 {year} 无效。")
+            raise CommandError(_("年份 %(year)s 无效。") % {"year": year})
         if year is None and period == Period.YEAR:
             filters = StatsFilters(direction=direction)  # every year
         else:
@@ -64,7 +65,10 @@ class Command(BaseCommand):
                 actor_label="命令行",
             )
             Path(xlsx).write_bytes(content)
-            self.stderr.write(f"已写入 {xlsx}（{len(content):,} 字节）。")
+            self.stderr.write(
+                _("已写入 %(file)s（%(size)s 字节）。")
+                % {"file": xlsx, "size": f"{len(content):,}"}
+            )
         if as_json:
             self.stdout.write(_json(organization, selection, table))
         else:
