@@ -318,8 +318,16 @@ def profile(request):
 @require_GET
 def staff_home(request):
     from fapiao.core.navigation import staff_queues
+    from fapiao.core.selectors import calendar_missing
 
-    return render(request, "accounts/staff_home.html", {"queues": staff_queues(request)})
+    return render(
+        request,
+        "accounts/staff_home.html",
+        {
+            "queues": staff_queues(request),
+            "calendar_missing": calendar_missing(today=timezone.localdate()),
+        },
+    )
 
 
 class SessionsView(ListUserSessionsView):

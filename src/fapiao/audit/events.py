@@ -24,6 +24,8 @@ class EventCode(StrEnum):
     ACCOUNT_MFA_ENABLED = "account.mfa_enabled"
     ACCOUNT_MFA_DISABLED = "account.mfa_disabled"
     ACCOUNT_SESSIONS_ENDED = "account.sessions_ended"
+    # platform settings
+    CALENDAR_UPDATED = "platform.calendar_updated"
     # organizations
     ORG_CREATED = "org.created"
     ORG_UPDATED = "org.updated"
@@ -154,6 +156,7 @@ DESCRIPTIONS = {
     EventCode.IMPORT_STARTED: _("开始批量导入"),
     EventCode.IMPORT_RESUMED: _("继续批量导入"),
     EventCode.IMPORT_FINISHED: _("批量导入完成"),
+    EventCode.CALENDAR_UPDATED: _("录入节假日安排"),
     EventCode.IMPORT_FAILED: _("批量导入失败"),
     EventCode.STATS_EXPORTED: _("导出统计报表"),
     EventCode.RECONCILE_STARTED: _("开始对账"),

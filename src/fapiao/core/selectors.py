@@ -1,0 +1,35 @@
+"""Reads of the platform-wide settings."""
+
+import datetime as dt
+
+from fapiao.core.models import CalendarDay
+from fapiao.rules import workdays
+
+
+def calendar_days(*, year: int) -> list[workdays.Day]:
+    return [
+        workdays.Day(day, kind, name)
+        for day, kind, name in CalendarDay.objects.filter(day__year=year).values_list(
+            "day", "kind", "name"
+        )
+    ]
+
+
+def work_calendar(*, start: dt.date, end: dt.date) -> workdays.WorkCalendar:
+    """The holidays and make-up working days between two dates (both included)."""
+    rows = CalendarDay.objects.filter(day__range=(start, end)).values_list("day", "kind", "name")
+    return workdays.WorkCalendar.of([workdays.Day(*row) for row in rows])
+
+
+def calendar_years() -> set[int]:
+    """The years whose holiday arrangements are recorded."""
+    return {day.year for day in CalendarDay.objects.dates("day", "year")}
+
+
+def calendar_missing(*, today: dt.date) -> list[int]:
+    """The years a working-day deadline may soon fall in that have no arrangements recorded:
+    this year, and from December on the next one too (the notice usually comes out in
+    November)."""
+    wanted = [today.year] + ([today.year + 1] if today.month == 12 else [])
+    recorded = calendar_years()
+    return [year for year in wanted if year not in recorded]
