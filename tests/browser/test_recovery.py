@@ -133,6 +133,7 @@ def test_recovery_journey(server, page: Page, screenshot, files):
     # Staff: the queue with its timers; the file agrees with the application; approve.
     _login(page, server, "staff@fapiao.demo")
     page.goto(server + "/accounts/staff/")
+    _shot(page, screenshot, "recovery-staff-home")
     page.get_by_role("link", name="补录申请").first.click()
     row = page.locator("tr[data-application]", has_text=number)
     expect(row).to_be_visible()
