@@ -238,7 +238,11 @@ def test_red_invoices_show_in_red_with_negative_amounts(signed_in, org):
 def test_rows_link_to_the_invoice_page_when_it_exists(signed_in, org, settings):
     inv = testing.invoice(seller=org, day=DAY)
     settings.ROOT_URLCONF = urlconf_with_detail_page()
-    assert f'<a href="/invoices/{inv.pk}/">' in signed_in.get(URL).content.decode()
+    body = signed_in.get(URL).content.decode()
+    assert f'<a href="/invoices/{inv.pk}/">' in body
+    # The download links, built from one reversal per page, are the URLs Django reverses.
+    assert f'<a href="{reverse("invoice_pdf", args=[inv.pk])}">PDF</a>' in body
+    assert f'<a href="{reverse("invoice_xml", args=[inv.pk])}">XML</a>' in body
 
     settings.ROOT_URLCONF = urlconf_without_detail_page()
     response = signed_in.get(URL)
