@@ -11,6 +11,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from fapiao.accounts.language import language_of_email
 from fapiao.accounts.models import (
@@ -79,7 +80,7 @@ def join_request_create(
     *, user: User, organization: Organization, message: str = ""
 ) -> JoinRequest:
     if Membership.objects.filter(user=user, organization=organization).exists():
-        raise ValidationError("您已经是该组织的成员。", code="already_member")
+        raise ValidationError(_("您已经是该组织的成员。"), code="already_member")
     existing = JoinRequest.objects.filter(
         user=user, organization=organization, status=JoinRequestStatus.PENDING
     ).first()
@@ -107,7 +108,7 @@ def join_request_decide(
 ) -> JoinRequest:
     join_request = JoinRequest.objects.select_for_update().get(pk=join_request.pk)
     if join_request.status != JoinRequestStatus.PENDING:
-        raise ValidationError("该申请已处理。", code="already_decided")
+        raise ValidationError(_("该申请已处理。"), code="already_decided")
     join_request.status = JoinRequestStatus.APPROVED if approve else JoinRequestStatus.REJECTED
     join_request.decided_by, join_request.decided_at = actor, timezone.now()
     join_request.save(update_fields=["status", "decided_by", "decided_at"])
@@ -139,7 +140,7 @@ def invitation_create(
 ) -> Invitation:
     email = email.strip().lower()
     if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
-        raise ValidationError("该邮箱的用户已经是本组织成员。", code="already_member")
+        raise ValidationError(_("该邮箱的用户已经是本组织成员。"), code="already_member")
     Invitation.objects.filter(
         organization=organization, email__iexact=email, accepted_at=None, revoked_at=None
     ).update(revoked_at=timezone.now())
@@ -173,7 +174,7 @@ def invitation_create(
 @transaction.atomic
 def invitation_revoke(*, actor: User, invitation: Invitation) -> None:
     if not invitation.is_open:
-        raise ValidationError("该邀请已失效。", code="invitation_closed")
+        raise ValidationError(_("该邀请已失效。"), code="invitation_closed")
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
     event_record(
@@ -190,13 +191,15 @@ def invitation_accept(*, user: User, invitation: Invitation) -> Membership:
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if not invitation.is_open:
         raise ValidationError(
-            "邀请已失效（已接受、已撤销或已过期），请联系管理员重新邀请。", code="invitation_closed"
+            _("邀请已失效（已接受、已撤销或已过期），请联系管理员重新邀请。"),
+            code="invitation_closed",
         )
     if invitation.email.lower() != user.email.lower():
         raise ValidationError(
-            f"这份邀请发给 {invitation.email}，请用该邮箱的账号接受。", code="invitation_email"
+            _("这份邀请发给 %(email)s，请用该邮箱的账号接受。") % {"email": invitation.email},
+            code="invitation_email",
         )
-    membership, _ = Membership.objects.get_or_create(
+    membership, __ = Membership.objects.get_or_create(
         user=user, organization=invitation.organization, defaults={"role": invitation.role}
     )
     invitation.accepted_by, invitation.accepted_at = user, timezone.now()
@@ -224,7 +227,7 @@ def member_role_change(*, actor: User, membership: Membership, role: str) -> Mem
     if membership.role == role:
         return membership
     if role != Role.ADMIN:
-        _guard_last_admin(membership, "组织至少需要一名管理员：请先任命另一位管理员。")
+        _guard_last_admin(membership, _("组织至少需要一名管理员：请先任命另一位管理员。"))
     old = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
@@ -245,9 +248,9 @@ def member_remove(*, actor: User, membership: Membership) -> None:
     leaving = membership.user_id == actor.pk
     _guard_last_admin(
         membership,
-        "您是本组织唯一的管理员，不能退出：请先任命另一位管理员。"
+        _("您是本组织唯一的管理员，不能退出：请先任命另一位管理员。")
         if leaving
-        else "不能移除唯一的管理员。",
+        else _("不能移除唯一的管理员。"),
     )
     organization, user = membership.organization, membership.user
     membership.delete()
@@ -280,7 +283,7 @@ def profile_update(*, user: User, name: str, mobile: str, language: str | None =
 
 def _language_checked(language: str) -> str:
     if language and language not in dict(settings.LANGUAGES):
-        raise ValidationError("不支持该语言。", code="language")
+        raise ValidationError(_("不支持该语言。"), code="language")
     return language
 
 
@@ -311,7 +314,7 @@ def _notify(recipients: list[str], template: str, context: dict) -> None:
     for language, addresses in by_language.items():
         with translation.override(language):
             text = render_to_string(f"{template}.txt", context).strip()
-        subject, _, body = text.partition("\n")
+        subject, __, body = text.partition("\n")
         mails.append((subject.strip(), body.strip(), addresses))
     if not mails:
         return

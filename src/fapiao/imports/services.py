@@ -14,6 +14,7 @@ import xlsxwriter
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fapiao.accounts.models import Organization
 from fapiao.audit.events import EventCode
@@ -48,7 +49,8 @@ def import_create(
     run to the caller."""
     if len(data) > MAX_UPLOAD_BYTES:
         raise ImportRefused(
-            "file_too_large", f"文件超过 {MAX_UPLOAD_BYTES // 1024 // 1024} MB，请拆分后导入"
+            "file_too_large",
+            _("文件超过 %(limit)s MB，请拆分后导入") % {"limit": MAX_UPLOAD_BYTES // 1024 // 1024},
         )
     try:
         head = reading.peek(data)
@@ -85,14 +87,16 @@ def import_map(
 ) -> InvoiceImport:
     """The user's column mapping (field → header): saved on the import, which then starts."""
     if job.status != ImportStatus.MAPPING:
-        raise ImportRefused("not_mapping", "这次导入已经开始，不能再修改列对应关系")
+        raise ImportRefused("not_mapping", _("这次导入已经开始，不能再修改列对应关系"))
     clean = {k: v for k, v in mapping.items() if k in fields.BY_KEY and v in job.columns}
     used = list(clean.values())
     if len(used) != len(set(used)):
-        raise ImportRefused("mapping_twice", "同一列不能对应两个字段")
+        raise ImportRefused("mapping_twice", _("同一列不能对应两个字段"))
     missing = fields.missing_required(clean)
     if missing:
-        raise ImportRefused("mapping_incomplete", "还缺少：" + "、".join(missing))
+        raise ImportRefused(
+            "mapping_incomplete", _("还缺少：%(fields)s") % {"fields": "、".join(missing)}
+        )
     job.mapping = clean
     job.default_type = default_type
     job.status = ImportStatus.QUEUED
@@ -130,7 +134,7 @@ def import_resume(*, actor, job: InvoiceImport) -> InvoiceImport:
     """Go on from the last committed chunk (after a failure, or a run that was killed)."""
     job = InvoiceImport.objects.select_for_update().get(pk=job.pk)
     if not resumable(job):
-        raise ImportRefused("not_resumable", "这次导入没有中断，无需继续")
+        raise ImportRefused("not_resumable", _("这次导入没有中断，无需继续"))
     job.status = ImportStatus.QUEUED
     job.error = ""
     job.save(update_fields=["status", "error"])

@@ -44,7 +44,7 @@ LINE_SLOTS = {
 }
 SLOTS = ("name", "tax_code", "spec", "unit", "quantity", "unit_price", "money", "rate", "tax")
 _LINE_FIELD = re.compile(r"^lines\[(\d+)\](?:\.(\w+))?$")
-_ROW_PREFIX = re.compile(r"^第\s*\d+\s*行[：:，,]?\s*")
+_ROW_PREFIX = re.compile(r"^(?:第\s*\d+\s*行[：:，,]?|Row \d+:)\s*")
 
 
 def rate_choice(rate: Decimal, exemption: str = "") -> str:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fapiao.accounts.models import Organization, Role, User
 from fapiao.accounts.permissions import Perm, perms_of
@@ -66,27 +67,34 @@ def _problem(code: str, field: str, message: str) -> Problem:
     return Problem(code, field, message)
 
 
+def _on_row(index: int, message: str) -> str:
+    """A line's message prefixed with its line number, in the user's language."""
+    return _("第 %(row)s 行：%(message)s") % {"row": index + 1, "message": message}
+
+
 def lines_prepare(raw_lines: list[dict], *, prices_include_tax: bool) -> list[PreparedLine]:
     """Compute each line from what the user entered (tax-exclusive or tax-inclusive) and check
     every rule of fapiao.rules.tax. Raises InvoiceError naming the fields."""
     problems: list[Problem] = []
     prepared: list[PreparedLine] = []
     if not raw_lines:
-        raise InvoiceError([_problem("no_lines", "lines", "至少需要一行项目。")])
+        raise InvoiceError([_problem("no_lines", "lines", _("至少需要一行项目。"))])
     for index, raw in enumerate(raw_lines):
         where = f"lines[{index}]"
         name = (raw.get("name") or "").strip()
         if not name:
             problems.append(
-                _problem("line_name", f"{where}.name", f"第 {index + 1} 行：请填写项目名称。")
+                _problem("line_name", f"{where}.name", _on_row(index, _("请填写项目名称。")))
             )
         elif not (name.startswith("*") and name.count("*") >= 2):
             problems.append(
                 _problem(
                     "line_name_format",
                     f"{where}.name",
-                    f"第 {index + 1} 行：项目名称应为“*分类简称*名称”，"
-                    "如 *信息技术服务*软件开发服务。",
+                    _on_row(
+                        index,
+                        _("项目名称应为“*分类简称*名称”，如 *信息技术服务*软件开发服务。"),
+                    ),
                 )
             )
         tax_code = (raw.get("tax_code") or "").strip()
@@ -95,7 +103,7 @@ def lines_prepare(raw_lines: list[dict], *, prices_include_tax: bool) -> list[Pr
                 _problem(
                     "tax_code",
                     f"{where}.tax_code",
-                    f"第 {index + 1} 行：税收分类编码应为 19 位数字。",
+                    _on_row(index, _("税收分类编码应为 19 位数字。")),
                 )
             )
         try:
@@ -105,7 +113,7 @@ def lines_prepare(raw_lines: list[dict], *, prices_include_tax: bool) -> list[Pr
                 _problem(
                     error.problem.code,
                     f"{where}.rate",
-                    f"第 {index + 1} 行：{error.problem.message}",
+                    _on_row(index, error.problem.message),
                 )
             )
             continue
@@ -133,7 +141,7 @@ def lines_prepare(raw_lines: list[dict], *, prices_include_tax: bool) -> list[Pr
                     _problem(
                         problem.code,
                         f"{where}.{problem.field or 'amount'}",
-                        f"第 {index + 1} 行：{problem.message}",
+                        _on_row(index, problem.message),
                     )
                 )
             continue
@@ -159,14 +167,14 @@ def lines_prepare(raw_lines: list[dict], *, prices_include_tax: bool) -> list[Pr
 def buyer_check(*, type_code: str, name: str, tax_id: str) -> list[Problem]:
     problems = []
     if not name.strip():
-        problems.append(_problem("buyer_name", "buyer_name", "请填写购买方名称。"))
+        problems.append(_problem("buyer_name", "buyer_name", _("请填写购买方名称。")))
     tax_id = tax_id.strip()
     if type_code == "31" and not tax_id:
         problems.append(
             _problem(
                 "buyer_tax_id",
                 "buyer_tax_id",
-                "增值税专用发票须填写购买方统一社会信用代码/纳税人识别号。",
+                _("增值税专用发票须填写购买方统一社会信用代码/纳税人识别号。"),
             )
         )
     if tax_id:
@@ -191,7 +199,7 @@ def draft_save(
     """Create or update a draft (草稿); refuses what the rules refuse."""
     if type_code not in ("31", "32"):
         raise InvoiceError(
-            [_problem("type_code", "type_code", "只能开具数电专票（31）或数电普票（32）。")]
+            [_problem("type_code", "type_code", _("只能开具数电专票（31）或数电普票（32）。"))]
         )
     problems = buyer_check(
         type_code=type_code, name=buyer.get("name", ""), tax_id=buyer.get("tax_id", "")
@@ -206,7 +214,7 @@ def draft_save(
     if draft is None:
         draft = Draft(organization=organization, created_by=actor)
     elif draft.organization_id != organization.pk or draft.state != DraftState.DRAFT:
-        raise InvoiceError([_problem("draft_state", None, "只有草稿可以修改。")])
+        raise InvoiceError([_problem("draft_state", None, _("只有草稿可以修改。"))])
     draft.type_code = type_code
     for field in ("name", "tax_id", "address", "phone", "bank_name", "bank_account", "email"):
         value = (buyer.get(field) or "").strip()
@@ -277,7 +285,8 @@ def _lock_draft(draft: Draft, *, state: str) -> Draft:
                 _problem(
                     "draft_state",
                     None,
-                    f"该草稿当前状态为“{locked.get_state_display()}”，不能执行此操作。",
+                    _("该草稿当前状态为“%(state)s”，不能执行此操作。")
+                    % {"state": locked.get_state_display()},
                 )
             ]
         )
@@ -289,7 +298,7 @@ def draft_submit(*, actor: User, draft: Draft) -> Draft | Invoice:
     """草稿 → 待审核; or, where the organization issues without review, straight to 已开具."""
     draft = _lock_draft(draft, state=DraftState.DRAFT)
     if draft.is_template:
-        raise InvoiceError([_problem("template", None, "模板不能提交，请先用模板新建草稿。")])
+        raise InvoiceError([_problem("template", None, _("模板不能提交，请先用模板新建草稿。"))])
     organization = draft.organization
     if not organization.issue_requires_review:
         draft.submitted_by, draft.submitted_at = actor, timezone.now()
@@ -316,14 +325,17 @@ def draft_approve(*, actor: User, draft: Draft) -> Invoice:
     """待审核 → 已开具, by a reviewer other than the person who submitted it."""
     draft = _lock_draft(draft, state=DraftState.SUBMITTED)
     if Perm.REVIEW not in perms_of(actor, draft.organization):
-        raise InvoiceError([_problem("not_reviewer", None, "只有审核员或管理员可以审核开具。")])
+        raise InvoiceError([_problem("not_reviewer", None, _("只有审核员或管理员可以审核开具。"))])
     if draft.submitted_by_id == actor.pk:
         raise InvoiceError(
             [
                 _problem(
                     "same_person",
                     None,
-                    "提交人和审核人不能是同一人。如本单位没有专职审核员，管理员可在单位信息中关闭“开具前须经审核”。",
+                    _(
+                        "提交人和审核人不能是同一人。如本单位没有专职审核员，"
+                        "管理员可在单位信息中关闭“开具前须经审核”。"
+                    ),
                 )
             ]
         )
@@ -335,9 +347,9 @@ def draft_reject(*, actor: User, draft: Draft, reason: str) -> Draft:
     """待审核 → 草稿, with the reviewer's reason."""
     draft = _lock_draft(draft, state=DraftState.SUBMITTED)
     if Perm.REVIEW not in perms_of(actor, draft.organization):
-        raise InvoiceError([_problem("not_reviewer", None, "只有审核员或管理员可以退回。")])
+        raise InvoiceError([_problem("not_reviewer", None, _("只有审核员或管理员可以退回。"))])
     if not reason.strip():
-        raise InvoiceError([_problem("reason", "reason", "请填写退回原因。")])
+        raise InvoiceError([_problem("reason", "reason", _("请填写退回原因。"))])
     draft.state, draft.reviewed_by, draft.review_reason = DraftState.DRAFT, actor, reason.strip()
     draft.save(update_fields=["state", "reviewed_by", "review_reason", "updated_at"])
     event_record(
@@ -355,7 +367,7 @@ def draft_reject(*, actor: User, draft: Draft, reason: str) -> Draft:
 def draft_from_invoice(*, actor: User, organization: Organization, invoice: Invoice) -> Draft:
     """Copy an issued invoice as a new draft (复制开具)."""
     if invoice.seller_org_id != organization.pk:
-        raise InvoiceError([_problem("not_seller", None, "只能复制本单位开具的发票。")])
+        raise InvoiceError([_problem("not_seller", None, _("只能复制本单位开具的发票。"))])
     draft = Draft.objects.create(
         organization=organization,
         created_by=actor,
@@ -401,7 +413,7 @@ def draft_from_invoice(*, actor: User, organization: Organization, invoice: Invo
 def draft_save_template(*, actor: User, draft: Draft, name: str) -> Draft:
     """Keep a copy of the draft as a template (模板) to start future drafts from."""
     if not name.strip():
-        raise InvoiceError([_problem("template_name", "template_name", "请填写模板名称。")])
+        raise InvoiceError([_problem("template_name", "template_name", _("请填写模板名称。"))])
     lines = list(draft.lines.all())
     template = Draft.objects.get(pk=draft.pk)
     template.pk = None
@@ -475,7 +487,7 @@ def directory_save(*, actor: User, organization: Organization, entry: Item | Buy
 @transaction.atomic
 def directory_delete(*, actor: User, organization: Organization, entry: Item | Buyer) -> None:
     if entry.organization_id != organization.pk:
-        raise InvoiceError([_problem("not_yours", None, "只能删除本单位目录中的条目。")])
+        raise InvoiceError([_problem("not_yours", None, _("只能删除本单位目录中的条目。"))])
     label = _directory_label(entry)
     entry.delete()
     event_record(
@@ -632,24 +644,26 @@ def red_letter_request_create(
     (line position → positive amount to reverse, excluding tax)."""
     blue = Invoice.objects.select_for_update().get(pk=blue.pk)
     if organization.pk not in (blue.seller_org_id, blue.buyer_org_id):
-        raise InvoiceError([_problem("not_party", None, "只有销售方或购买方可以申请红冲。")])
+        raise InvoiceError([_problem("not_party", None, _("只有销售方或购买方可以申请红冲。"))])
     kind = types.lookup(types.Channel.QR, blue.type_code)
     if blue.is_red or blue.status not in (InvoiceStatus.NORMAL, InvoiceStatus.PARTLY_RED):
         raise InvoiceError(
             [
                 _problem(
-                    "not_reversible", None, f"发票状态为“{blue.get_status_display()}”，不能红冲。"
+                    "not_reversible",
+                    None,
+                    _("发票状态为“%(status)s”，不能红冲。") % {"status": blue.get_status_display()},
                 )
             ]
         )
     if kind is not None and kind.is_paper:
-        raise InvoiceError([_problem("paper", None, "纸质发票请作废，而不是红冲。")])
+        raise InvoiceError([_problem("paper", None, _("纸质发票请作废，而不是红冲。"))])
     if reason not in RedLetterReason.values:
-        raise InvoiceError([_problem("reason", "reason", "请选择红冲原因。")])
+        raise InvoiceError([_problem("reason", "reason", _("请选择红冲原因。"))])
     if RedLetterRequest.objects.filter(
         blue=blue, status__in=[RedLetterStatus.AWAITING_BUYER, RedLetterStatus.AWAITING_SELLER]
     ).exists():
-        raise InvoiceError([_problem("pending", None, "该发票已有待确认的红字确认单。")])
+        raise InvoiceError([_problem("pending", None, _("该发票已有待确认的红字确认单。"))])
     reversed_by_line: dict[int, Decimal] = {}
     for red_line in InvoiceLine.objects.filter(invoice__original=blue):
         reversed_by_line[red_line.position] = (
@@ -665,7 +679,8 @@ def red_letter_request_create(
                     _problem(
                         "amount",
                         f"lines[{line.position}]",
-                        f"第 {line.position} 行红冲金额应在 0 至剩余可红冲金额 {left} 之间。",
+                        _("第 %(position)s 行红冲金额应在 0 至剩余可红冲金额 %(left)s 之间。")
+                        % {"position": line.position, "left": left},
                     )
                 ]
             )
@@ -677,7 +692,7 @@ def red_letter_request_create(
             )
             plan.append({"position": line.position, "amount": str(-want), "tax": str(-line_tax)})
     if not plan:
-        raise InvoiceError([_problem("amount", "lines", "没有可红冲的金额。")])
+        raise InvoiceError([_problem("amount", "lines", _("没有可红冲的金额。"))])
     amount = sum((Decimal(p["amount"]) for p in plan), ZERO)
     tax_sum = sum((Decimal(p["tax"]) for p in plan), ZERO)
     seller_initiates = organization.pk == blue.seller_org_id
@@ -736,11 +751,19 @@ def _lock_request(request: RedLetterRequest) -> RedLetterRequest:
     locked = RedLetterRequest.objects.select_for_update().select_related("blue").get(pk=request.pk)
     if locked.status not in (RedLetterStatus.AWAITING_BUYER, RedLetterStatus.AWAITING_SELLER):
         raise InvoiceError(
-            [_problem("request_closed", None, f"该确认单已处理（{locked.get_status_display()}）。")]
+            [
+                _problem(
+                    "request_closed",
+                    None,
+                    _("该确认单已处理（%(status)s）。") % {"status": locked.get_status_display()},
+                )
+            ]
         )
     if locked.deadline and locked.deadline <= timezone.now():
         _lapse(locked)
-        raise InvoiceError([_problem("lapsed", None, "该确认单已超过 72 小时未确认，已自动作废。")])
+        raise InvoiceError(
+            [_problem("lapsed", None, _("该确认单已超过 72 小时未确认，已自动作废。"))]
+        )
     return locked
 
 
@@ -750,7 +773,7 @@ def _red_letter_confirm(
 ) -> Invoice:
     request = _lock_request(request)
     if organization.pk != _other_party(request):
-        raise InvoiceError([_problem("not_counterparty", None, "只有对方可以确认红字确认单。")])
+        raise InvoiceError([_problem("not_counterparty", None, _("只有对方可以确认红字确认单。"))])
     request.status = RedLetterStatus.CONFIRMED
     request.decided_by, request.decided_at = actor, timezone.now()
     request.save(update_fields=["status", "decided_by", "decided_at"])
@@ -770,7 +793,7 @@ def _red_letter_refuse(
 ) -> RedLetterRequest:
     request = _lock_request(request)
     if organization.pk != _other_party(request):
-        raise InvoiceError([_problem("not_counterparty", None, "只有对方可以拒绝红字确认单。")])
+        raise InvoiceError([_problem("not_counterparty", None, _("只有对方可以拒绝红字确认单。"))])
     buyer_refuses = organization.pk == request.blue.buyer_org_id
     request.status = (
         RedLetterStatus.REFUSED_BY_BUYER if buyer_refuses else RedLetterStatus.REFUSED_BY_SELLER
@@ -793,7 +816,7 @@ def _red_letter_withdraw(
 ) -> RedLetterRequest:
     request = _lock_request(request)
     if organization.pk != request.initiator_id:
-        raise InvoiceError([_problem("not_initiator", None, "只有发起方可以撤销红字确认单。")])
+        raise InvoiceError([_problem("not_initiator", None, _("只有发起方可以撤销红字确认单。"))])
     request.status, request.decided_by, request.decided_at = (
         RedLetterStatus.WITHDRAWN,
         actor,
@@ -920,7 +943,7 @@ def _red_invoice_issue(request: RedLetterRequest, *, actor: User) -> Invoice:
     InvoiceLine.objects.bulk_create(red_lines)
     request.red_invoice = red
     request.save(update_fields=["red_invoice"])
-    red_amount, _ = _red_so_far(blue)
+    red_amount, __ = _red_so_far(blue)
     blue.status = (
         InvoiceStatus.FULLY_RED if -red_amount >= blue.amount else InvoiceStatus.PARTLY_RED
     )
@@ -954,14 +977,21 @@ def invoice_void(*, actor: User, organization: Organization, invoice: Invoice) -
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     kind = types.lookup(types.Channel.QR, invoice.type_code)
     if invoice.seller_org_id != organization.pk:
-        raise InvoiceError([_problem("not_seller", None, "只有销售方可以作废发票。")])
+        raise InvoiceError([_problem("not_seller", None, _("只有销售方可以作废发票。"))])
     if kind is None or not kind.is_paper:
         raise InvoiceError(
-            [_problem("electronic", None, "电子发票不能作废，请通过红字确认单红冲。")]
+            [_problem("electronic", None, _("电子发票不能作废，请通过红字确认单红冲。"))]
         )
     if invoice.status != InvoiceStatus.NORMAL:
         raise InvoiceError(
-            [_problem("status", None, f"发票状态为“{invoice.get_status_display()}”，不能作废。")]
+            [
+                _problem(
+                    "status",
+                    None,
+                    _("发票状态为“%(status)s”，不能作废。")
+                    % {"status": invoice.get_status_display()},
+                )
+            ]
         )
     invoice.status = InvoiceStatus.VOIDED
     invoice.save(update_fields=["status"])

@@ -15,6 +15,7 @@ from django.core.files.base import ContentFile, File
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fapiao.accounts.models import Organization
 from fapiao.audit.events import EventCode
@@ -46,7 +47,7 @@ class ReconcileRefused(Exception):
 
 def _check_period(date_from: dt.date | None, date_to: dt.date | None) -> None:
     if date_from and date_to and date_from > date_to:
-        raise ReconcileRefused("period_reversed", "起始日期晚于截止日期")
+        raise ReconcileRefused("period_reversed", _("起始日期晚于截止日期"))
 
 
 def reconciliation_create(
@@ -65,10 +66,11 @@ def reconciliation_create(
     user on the mapping page."""
     if len(data) > MAX_UPLOAD_BYTES:
         raise ReconcileRefused(
-            "file_too_large", f"文件超过 {MAX_UPLOAD_BYTES // 1024 // 1024} MB，请按期间拆分"
+            "file_too_large",
+            _("文件超过 %(limit)s MB，请按期间拆分") % {"limit": MAX_UPLOAD_BYTES // 1024 // 1024},
         )
     if side not in Side.values:
-        raise ReconcileRefused("side_unknown", "方向应为 seller、buyer 或 both")
+        raise ReconcileRefused("side_unknown", _("方向应为 seller、buyer 或 both"))
     _check_period(date_from, date_to)
     try:
         head = reading.peek(data)
@@ -76,7 +78,7 @@ def reconciliation_create(
         raise ReconcileRefused(refused.code, refused.message) from refused
     if any("\x00" in h for h in head.headers):  # a binary file read as text
         raise ReconcileRefused(
-            "file_unreadable", "无法读取这个文件：请上传 CSV 或 Excel 格式的台账"
+            "file_unreadable", _("无法读取这个文件：请上传 CSV 或 Excel 格式的台账")
         )
     detection = ledger.detect(head.headers)
     job = Reconciliation(
@@ -110,14 +112,16 @@ def reconciliation_map(*, actor, job: Reconciliation, mapping: dict[str, str]) -
     with transaction.atomic():
         job = Reconciliation.objects.select_for_update().get(pk=job.pk)
         if job.status != ReconciliationStatus.MAPPING:
-            raise ReconcileRefused("not_mapping", "这次对账已经开始，不能再修改列对应关系")
+            raise ReconcileRefused("not_mapping", _("这次对账已经开始，不能再修改列对应关系"))
         clean = {k: v for k, v in mapping.items() if k in ledger.FIELD_KEYS and v in job.columns}
         used = list(clean.values())
         if len(used) != len(set(used)):
-            raise ReconcileRefused("mapping_twice", "同一列不能对应两个字段")
+            raise ReconcileRefused("mapping_twice", _("同一列不能对应两个字段"))
         missing = ledger.missing_required(clean)
         if missing:
-            raise ReconcileRefused("mapping_incomplete", "还缺少：" + "、".join(missing))
+            raise ReconcileRefused(
+                "mapping_incomplete", _("还缺少：%(fields)s") % {"fields": "、".join(missing)}
+            )
         job.mapping = clean
         job.status = ReconciliationStatus.QUEUED
         job.save(update_fields=["mapping", "status"])
@@ -300,7 +304,7 @@ def reconciliation_export_request(*, job: Reconciliation) -> Reconciliation:
     from fapiao.reconcile.tasks import reconciliation_export_task
 
     if job.status != ReconciliationStatus.DONE:
-        raise ReconcileRefused("not_done", "对账尚未完成")
+        raise ReconcileRefused("not_done", _("对账尚未完成"))
     inline = job.result_rows <= INLINE_EXPORT_ROWS
     now = timezone.now()
     stale = now - EXPORT_STALE_AFTER
@@ -442,7 +446,7 @@ def reconciliation_recover(*, actor, job: Reconciliation, rows: list[int] | None
     from fapiao.recovery.services import recovery_start_bulk
 
     if job.status != ReconciliationStatus.DONE:
-        raise ReconcileRefused("not_done", "对账尚未完成")
+        raise ReconcileRefused("not_done", _("对账尚未完成"))
     job = Reconciliation.objects.get(pk=job.pk)  # the rows started so far, as stored
     frame = results.select(result_source(job), category=engine.MISSING_ON_PLATFORM)
     if rows is not None:
@@ -450,12 +454,13 @@ def reconciliation_recover(*, actor, job: Reconciliation, rows: list[int] | None
     started = {int(r) for r in job.recoveries}
     frame = frame.filter(~pl.col("row").is_in(sorted(started))).collect()
     if rows is not None and not frame.height:
-        raise ReconcileRefused("nothing_selected", "请选择尚未发起补录的“平台缺失”行")
+        raise ReconcileRefused("nothing_selected", _("请选择尚未发起补录的“平台缺失”行"))
     if not frame.height:
         return []
     if frame.height > MAX_RECOVERIES:
         raise ReconcileRefused(
-            "too_many", f"一次最多发起 {MAX_RECOVERIES} 份补录，请按行选择或分批发起"
+            "too_many",
+            _("一次最多发起 %(limit)s 份补录，请按行选择或分批发起") % {"limit": MAX_RECOVERIES},
         )
     wanted = []
     for record in frame.to_dicts():
@@ -463,7 +468,7 @@ def reconciliation_recover(*, actor, job: Reconciliation, rows: list[int] | None
         wanted.append((record["row"], _recovery_row(record, job.organization)))
     with transaction.atomic():
         created = recovery_start_bulk(
-            actor=actor, organization=job.organization, rows=[r for _, r in wanted]
+            actor=actor, organization=job.organization, rows=[r for __, r in wanted]
         )
         by_identity = {(a.code, a.number): a.pk for a in created}
         job = Reconciliation.objects.select_for_update().get(pk=job.pk)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -18,9 +19,9 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop, ngettext
+from django.utils.translation import gettext_noop, ngettext, pgettext
 
 from fapiao.accounts.language import in_language_of
 from fapiao.accounts.models import Organization
@@ -71,20 +72,21 @@ REQUIRED_FIELDS = (
     "seller_tax_id",
     "buyer_name",
 )
+# Chinese (the operation log names fields so); a message to the user shows `_(LABELS[key])`.
 LABELS = {
-    "type_code": "发票种类",
-    "code": "发票代码",
-    "number": "发票号码",
-    "issue_date": "开票日期",
-    "amount": "金额（不含税）",
-    "tax": "税额",
-    "total": "价税合计",
-    "seller_name": "销售方名称",
-    "seller_tax_id": "销售方纳税人识别号",
-    "buyer_name": "购买方名称",
-    "buyer_tax_id": "购买方纳税人识别号",
-    "check_code": "校验码",
-    "remarks": "备注",
+    "type_code": gettext_noop("发票种类"),
+    "code": gettext_noop("发票代码"),
+    "number": gettext_noop("发票号码"),
+    "issue_date": gettext_noop("开票日期"),
+    "amount": gettext_noop("金额（不含税）"),
+    "tax": gettext_noop("税额"),
+    "total": gettext_noop("价税合计"),
+    "seller_name": gettext_noop("销售方名称"),
+    "seller_tax_id": gettext_noop("销售方纳税人识别号"),
+    "buyer_name": gettext_noop("购买方名称"),
+    "buyer_tax_id": gettext_noop("购买方纳税人识别号"),
+    "check_code": gettext_noop("校验码"),
+    "remarks": gettext_noop("备注"),
 }
 EARLIEST_DATE = dt.date(1994, 1, 1)  # the VAT invoice system began in 1994
 TOTAL_TOLERANCE = Decimal("0.005")  # the invoice table's own check: equal to the fen
@@ -104,8 +106,9 @@ REMIND_DRAFTS_EVERY = dt.timedelta(days=3)  # drafts (e.g. from reconciliation) 
 
 
 class RecoveryError(Exception):
-    """A request we refuse: `code` is stable, `message` Chinese; `link` points at what the
-    refusal is about (the existing application or invoice) when the user may see it."""
+    """A request we refuse: `code` is stable, `message` in the user's language (`logged`: in
+    Chinese, as the operation log records the refusal); `link` points at what the refusal is
+    about (the existing application or invoice) when the user may see it."""
 
     def __init__(
         self,
@@ -115,13 +118,27 @@ class RecoveryError(Exception):
         *,
         link: str = "",
         problems: list[dict] | None = None,
+        logged: str = "",
     ) -> None:
         super().__init__(message)
         self.code, self.message, self.field, self.link = code, message, field, link
         self.problems = problems or []
+        self.logged = logged or message
 
     def as_dict(self) -> dict[str, str | None]:
         return {"code": self.code, "field": self.field, "message": self.message}
+
+
+def _refusal(code: str, text: Callable[[], str], field: str | None = None, **kw) -> RecoveryError:
+    """A refusal worded by `text` in the user's language, and in Chinese for the log."""
+    with translation.override("zh-hans"):
+        logged = text()
+    return RecoveryError(code, text(), field, logged=logged, **kw)
+
+
+def _joined(messages) -> str:
+    """Problems listed one after another in a single message."""
+    return pgettext("clause separator", "；").join(messages)
 
 
 def _problem(code: str, field: str, message: str) -> dict[str, str]:
@@ -163,8 +180,8 @@ def fields_check(
                     _problem(
                         "number_year",
                         "issue_date",
-                        f"数电发票号码的前两位表示开票年份 {info.year} 年，"
-                        f"与开票日期 {day:%Y-%m-%d} 不符",
+                        _("数电发票号码的前两位表示开票年份 %(year)s 年，与开票日期 %(date)s 不符")
+                        % {"year": info.year, "date": f"{day:%Y-%m-%d}"},
                     )
                 )
             if not values["type_code"] and info.kind is numbers.NumberKind.DIGITAL:
@@ -175,21 +192,35 @@ def fields_check(
     if complete:  # after the type was derived from the number where it says it
         for key in REQUIRED_FIELDS:
             if values[key] in (None, ""):
-                problems.append(_problem("required", key, f"请填写{LABELS[key]}"))
+                problems.append(
+                    _problem("required", key, _("请填写%(what)s") % {"what": _(LABELS[key])})
+                )
     if values["type_code"] and types.lookup(types.Channel.QR, values["type_code"]) is None:
         problems.append(
-            _problem("type_code", "type_code", f"发票种类代码“{values['type_code']}”无效")
+            _problem(
+                "type_code",
+                "type_code",
+                _("发票种类代码“%(code)s”无效") % {"code": values["type_code"]},
+            )
         )
 
     day = values["issue_date"]
     if day is not None:
         if day > today:
             problems.append(
-                _problem("date_future", "issue_date", f"开票日期 {day:%Y-%m-%d} 晚于今天，请核对")
+                _problem(
+                    "date_future",
+                    "issue_date",
+                    _("开票日期 %(date)s 晚于今天，请核对") % {"date": f"{day:%Y-%m-%d}"},
+                )
             )
         elif day < EARLIEST_DATE:
             problems.append(
-                _problem("date_too_old", "issue_date", f"开票日期 {day:%Y-%m-%d} 过早，请核对")
+                _problem(
+                    "date_too_old",
+                    "issue_date",
+                    _("开票日期 %(date)s 过早，请核对") % {"date": f"{day:%Y-%m-%d}"},
+                )
             )
 
     for key in ("amount", "tax", "total"):
@@ -197,13 +228,16 @@ def fields_check(
         if value is None:
             continue
         if value != value.quantize(tax.CENT):
-            problems.append(_problem("precision", key, f"{LABELS[key]}最多两位小数"))
+            problems.append(
+                _problem("precision", key, _("%(field)s最多两位小数") % {"field": _(LABELS[key])})
+            )
         elif value < 0:
             problems.append(
                 _problem(
                     "negative",
                     key,
-                    f"{LABELS[key]}不能为负数：补录只受理蓝字发票，红字发票请随蓝字发票一并说明",
+                    _("%(field)s不能为负数：补录只受理蓝字发票，红字发票请随蓝字发票一并说明")
+                    % {"field": _(LABELS[key])},
                 )
             )
     amount, tax_value, total = values["amount"], values["tax"], values["total"]
@@ -214,7 +248,8 @@ def fields_check(
             _problem(
                 ProblemCode.TOTAL_MISMATCH,
                 "total",
-                f"金额 {amount} + 税额 {tax_value} = {amount + tax_value}，与价税合计 {total} 不符",
+                _("金额 %(amount)s + 税额 %(tax)s = %(sum)s，与价税合计 %(total)s 不符")
+                % {"amount": amount, "tax": tax_value, "sum": amount + tax_value, "total": total},
             )
         )
 
@@ -222,12 +257,19 @@ def fields_check(
         if values[key]:
             checked = uscc.check(values[key], field=key)
             for p in errors_of(checked.problems):
-                problems.append(_problem(p.code, key, f"{LABELS[key]}：{p.message}"))
+                problems.append(
+                    _problem(
+                        p.code,
+                        key,
+                        _("%(field)s：%(message)s")
+                        % {"field": _(LABELS[key]), "message": p.message},
+                    )
+                )
             if checked.ok:
                 values[key] = checked.normalized
 
     if values["check_code"] and not values["check_code"].isdigit():
-        problems.append(_problem("check_code", "check_code", "校验码应为数字"))
+        problems.append(_problem("check_code", "check_code", _("校验码应为数字")))
 
     parties = {values["seller_tax_id"], values["buyer_tax_id"]} - {""}
     judged = values["seller_tax_id"] and (complete or values["buyer_tax_id"])
@@ -236,8 +278,11 @@ def fields_check(
             _problem(
                 "not_a_party",
                 "seller_tax_id",
-                f"本单位（{organization.name}，{organization.tax_id}）既不是这张发票的销售方，"
-                "也不是购买方：只能为本单位销售或购买的发票申请补录",
+                _(
+                    "本单位（%(name)s，%(tax_id)s）既不是这张发票的销售方，"
+                    "也不是购买方：只能为本单位销售或购买的发票申请补录"
+                )
+                % {"name": organization.name, "tax_id": organization.tax_id},
             )
         )
     for key in ("seller_name", "buyer_name"):
@@ -258,16 +303,18 @@ def identity_check(
     invoice = Invoice.objects.filter(code=code, number=number).first()
     if invoice is not None:
         if organization.pk in (invoice.seller_org_id, invoice.buyer_org_id):
-            raise RecoveryError(
+            raise _refusal(
                 "already_on_platform",
-                f"发票 {invoice} 已在平台上，无需补录",
+                lambda: _("发票 %(invoice)s 已在平台上，无需补录") % {"invoice": invoice},
                 "number",
                 link=reverse("invoice_detail", args=[invoice.pk]),
             )
-        raise RecoveryError(
+        raise _refusal(
             "already_on_platform_hidden",
-            "这张发票已在平台上记录，但本单位不是其销售方或购买方，无法查看其内容，也无需补录；"
-            "如有疑问请联系客服",
+            lambda: _(
+                "这张发票已在平台上记录，但本单位不是其销售方或购买方，无法查看其内容，"
+                "也无需补录；如有疑问请联系客服"
+            ),
             "number",
         )
     open_ones = RecoveryApplication.objects.filter(
@@ -277,10 +324,12 @@ def identity_check(
         open_ones = open_ones.exclude(pk=exclude.pk)
     existing = open_ones.first()
     if existing is not None:
-        raise RecoveryError(
+        raise _refusal(
             "duplicate",
-            f"这张发票已有一份进行中的补录申请（#{existing.pk}，"
-            f"{existing.get_status_display()}），不能重复申请",
+            lambda: (
+                _("这张发票已有一份进行中的补录申请（#%(id)s，%(status)s），不能重复申请")
+                % {"id": existing.pk, "status": existing.get_status_display()}
+            ),
             "number",
             link=reverse("recovery_detail", args=[existing.pk]),
         )
@@ -292,7 +341,7 @@ def _refused(*, actor, organization: Organization, error: RecoveryError, number:
             code=EventCode.RECOVERY_REFUSED,
             actor=actor,
             organization=organization,
-            description=f"补录申请被拒绝：{error.message}"[:500],
+            description=f"补录申请被拒绝：{error.logged}"[:500],
             details={"reason": error.code, "number": number},
         )
 
@@ -311,27 +360,32 @@ def evidence_problem(upload: EvidenceUpload) -> str | None:
     """Why a file is refused as evidence (kind, size, type, readability); None if accepted."""
     name = files.safe_name(upload.name)
     if upload.kind not in EvidenceKind.values:
-        return f"“{name}”的材料类别无效"
+        return _("“%(name)s”的材料类别无效") % {"name": name}
     label = EvidenceKind(upload.kind).label
     size = len(upload.data)
+    named = {"label": label, "name": name}
     if size == 0:
-        return f"{label}“{name}”是空文件（0 字节）"
+        return _("%(label)s“%(name)s”是空文件（0 字节）") % named
     if size > MAX_EVIDENCE_BYTES:
-        return (
-            f"{label}“{name}”过大（{size / 1024 / 1024:.1f} MB），"
-            f"单个文件不能超过 {MAX_EVIDENCE_BYTES // 1024 // 1024} MB"
-        )
+        return _("%(label)s“%(name)s”过大（%(size)s MB），单个文件不能超过 %(limit)s MB") % {
+            **named,
+            "size": f"{size / 1024 / 1024:.1f}",
+            "limit": MAX_EVIDENCE_BYTES // 1024 // 1024,
+        }
     ext = posixpath.splitext(name.lower())[1]
     if ext == ".zip":
-        return f"{label}“{name}”是压缩包：请解压后逐个上传"
+        return _("%(label)s“%(name)s”是压缩包：请解压后逐个上传") % named
     if ext not in EVIDENCE_EXTENSIONS:
-        return f"{label}“{name}”的类型不支持：只接受 PDF、OFD、XML、JPG 和 PNG 文件"
+        return _("%(label)s“%(name)s”的类型不支持：只接受 PDF、OFD、XML、JPG 和 PNG 文件") % named
     kind = files.kind_of(upload.data, name)
     if kind not in EVIDENCE_TYPES:
-        return f"{label}“{name}”的内容不是 PDF、OFD、XML、JPG 或 PNG 文件（与扩展名不符）"
+        return (
+            _("%(label)s“%(name)s”的内容不是 PDF、OFD、XML、JPG 或 PNG 文件（与扩展名不符）")
+            % named
+        )
     problem = files.readable_problem(upload.data, name)
     if problem:
-        return f"{label}无法打开：{problem}"
+        return _("%(label)s无法打开：%(problem)s") % {"label": label, "problem": problem}
     return None
 
 
@@ -339,8 +393,8 @@ def evidence_check(uploads: list[EvidenceUpload], *, already: int = 0) -> list[s
     problems = [p for p in (evidence_problem(u) for u in uploads) if p]
     if already + len(uploads) > MAX_EVIDENCE_FILES:
         problems.append(
-            f"每份申请最多 {MAX_EVIDENCE_FILES} 个材料文件，已有 {already} 个，本次上传 "
-            f"{len(uploads)} 个"
+            _("每份申请最多 %(limit)s 个材料文件，已有 %(already)s 个，本次上传 %(count)s 个")
+            % {"limit": MAX_EVIDENCE_FILES, "already": already, "count": len(uploads)}
         )
     return problems
 
@@ -466,17 +520,17 @@ def recovery_create(
     evidence = evidence or []
     values, problems = fields_check(organization=organization, data=data, complete=submit)
     if not values["number"] and not problems:
-        problems.append(_problem("required", "number", "请填写发票号码"))
+        problems.append(_problem("required", "number", _("请填写发票号码")))
     if problems:
         raise RecoveryError("invalid", problems[0]["message"], problems[0]["field"],
                             problems=problems)  # fmt: skip
     if reason not in RecoveryReason.values:
-        raise RecoveryError("reason", "请选择未入平台的原因", "reason")
+        raise RecoveryError("reason", _("请选择未入平台的原因"), "reason")
     evidence_problems = evidence_check(evidence)
     if evidence_problems:
-        raise RecoveryError("evidence", "；".join(evidence_problems), "evidence")
+        raise RecoveryError("evidence", _joined(evidence_problems), "evidence")
     if submit and not any(e.kind == EvidenceKind.INVOICE for e in evidence):
-        raise RecoveryError("no_invoice_file", "请上传发票文件（原件的 PDF、OFD、XML 或照片）",
+        raise RecoveryError("no_invoice_file", _("请上传发票文件（原件的 PDF、OFD、XML 或照片）"),
                             "evidence")  # fmt: skip
     try:
         identity_check(organization=organization, code=values["code"], number=values["number"])
@@ -517,9 +571,13 @@ def recovery_from_file(
         raise RecoveryError("evidence", problem, "file")
     extraction = files.extract(data, name)[0]
     if not extraction.ok or extraction.invoice is None:
-        message = (extraction.error or {}).get("message", "无法识别")
-        raise RecoveryError("unreadable", f"未能从“{name}”识别出发票信息：{message}；"
-                            "请手工填写", "file")  # fmt: skip
+        message = (extraction.error or {}).get("message", _("无法识别"))
+        raise RecoveryError(
+            "unreadable",
+            _("未能从“%(name)s”识别出发票信息：%(message)s；请手工填写")
+            % {"name": name, "message": message},
+            "file",
+        )
     read = extraction.invoice
 
     def money(key: str) -> Decimal | None:
@@ -542,11 +600,12 @@ def recovery_from_file(
         "check_code": read.get("check_code") or "",
     }
     # What the file gave that does not pass the rules is left for the applicant to type.
-    _, problems = fields_check(organization=organization, data=data_read, complete=False)
+    __, problems = fields_check(organization=organization, data=data_read, complete=False)
     for p in problems:
         if p["field"] in ("code", "number"):
-            raise RecoveryError("unreadable", f"从“{name}”识别出的发票号码有误：{p['message']}；"
-                                "请手工填写", "file")  # fmt: skip
+            raise RecoveryError("unreadable", _("从“%(name)s”识别出的发票号码有误：%(message)s；"
+                                "请手工填写") % {"name": name, "message": p["message"]},
+                                "file")  # fmt: skip
         if p["field"] in data_read and p["code"] != "not_a_party":
             data_read[p["field"]] = None if p["field"] in ("issue_date", "amount", "tax",
                                                            "total") else ""  # fmt: skip
@@ -561,6 +620,8 @@ def recovery_from_file(
 
 
 def _lock(application: RecoveryApplication, *, allowed: tuple[str, ...], doing: str):
+    """The application locked, if in an `allowed` status; else refused, saying it cannot be
+    `doing` (a pgettext("补录 refused", ...) phrase)."""
     locked = (
         RecoveryApplication.objects.select_for_update()
         .select_related("organization", "applicant")
@@ -569,7 +630,8 @@ def _lock(application: RecoveryApplication, *, allowed: tuple[str, ...], doing: 
     if locked.status not in allowed:
         raise RecoveryError(
             "wrong_status",
-            f"补录申请 #{locked.pk} 的状态为“{locked.get_status_display()}”，不能{doing}",
+            _("补录申请 #%(id)s 的状态为“%(status)s”，不能%(action)s")
+            % {"id": locked.pk, "status": locked.get_status_display(), "action": doing},
         )
     return locked
 
@@ -584,16 +646,18 @@ def recovery_update(
     reason_note: str = "",
 ) -> RecoveryApplication:
     """The applicant corrects the fields of a draft or of an application waiting for material."""
-    application = _lock(application, allowed=EDITABLE_STATUSES, doing="修改")
+    application = _lock(
+        application, allowed=EDITABLE_STATUSES, doing=pgettext("补录 refused", "修改")
+    )
     organization = application.organization
     values, problems = fields_check(organization=organization, data=data, complete=False)
     if not values["number"]:
-        problems.insert(0, _problem("required", "number", "请填写发票号码"))
+        problems.insert(0, _problem("required", "number", _("请填写发票号码")))
     if problems:
         raise RecoveryError("invalid", problems[0]["message"], problems[0]["field"],
                             problems=problems)  # fmt: skip
     if reason not in RecoveryReason.values:
-        raise RecoveryError("reason", "请选择未入平台的原因", "reason")
+        raise RecoveryError("reason", _("请选择未入平台的原因"), "reason")
     identity_check(organization=organization, code=values["code"], number=values["number"],
                    exclude=application)  # fmt: skip
     changed = [k for k in INVOICE_FIELDS if getattr(application, k) != values[k]]
@@ -614,12 +678,14 @@ def recovery_update(
 def evidence_add(
     *, actor, application: RecoveryApplication, uploads: list[EvidenceUpload]
 ) -> list[RecoveryEvidence]:
-    application = _lock(application, allowed=EDITABLE_STATUSES, doing="上传材料")
+    application = _lock(
+        application, allowed=EDITABLE_STATUSES, doing=pgettext("补录 refused", "上传材料")
+    )
     if not uploads:
-        raise RecoveryError("no_files", "请选择要上传的材料文件", "files")
+        raise RecoveryError("no_files", _("请选择要上传的材料文件"), "files")
     problems = evidence_check(uploads, already=application.evidence.count())
     if problems:
-        raise RecoveryError("evidence", "；".join(problems), "files")
+        raise RecoveryError("evidence", _joined(problems), "files")
     stored = _store_evidence(application, uploads, actor)
     application.updated_at = timezone.now()
     application.save(update_fields=["updated_at"])
@@ -631,13 +697,17 @@ def evidence_add(
 
 @transaction.atomic
 def evidence_remove(*, actor, evidence: RecoveryEvidence) -> None:
-    application = _lock(evidence.application, allowed=EDITABLE_STATUSES, doing="删除材料")
+    application = _lock(
+        evidence.application,
+        allowed=EDITABLE_STATUSES,
+        doing=pgettext("补录 refused", "删除材料"),
+    )
     if (
         application.status == RecoveryStatus.MORE_INFO
         and application.decided_at
         and (evidence.uploaded_at < application.decided_at)
     ):
-        raise RecoveryError("evidence_reviewed", "已提交审核过的材料不能删除，可以补充新的材料")
+        raise RecoveryError("evidence_reviewed", _("已提交审核过的材料不能删除，可以补充新的材料"))
     name = f"{evidence.get_kind_display()}“{evidence.name}”"
     evidence.file.delete(save=False)
     evidence.delete()
@@ -647,7 +717,7 @@ def evidence_remove(*, actor, evidence: RecoveryEvidence) -> None:
 
 def _submit(application: RecoveryApplication, actor, *, note: str = "") -> None:
     """To the review queue, with the service-level timer started now."""
-    _, problems = fields_check(
+    __, problems = fields_check(
         organization=application.organization,
         data={k: getattr(application, k) for k in INVOICE_FIELDS},
         complete=True,
@@ -655,12 +725,13 @@ def _submit(application: RecoveryApplication, actor, *, note: str = "") -> None:
     if problems:
         raise RecoveryError(
             "invalid",
-            "发票信息不完整或有误，请先修改：" + "；".join(p["message"] for p in problems),
+            _("发票信息不完整或有误，请先修改：%(problems)s")
+            % {"problems": _joined(p["message"] for p in problems)},
             problems[0]["field"],
             problems=problems,
         )
     if not application.evidence.filter(kind=EvidenceKind.INVOICE).exists():
-        raise RecoveryError("no_invoice_file", "请先上传发票文件（原件的 PDF、OFD、XML 或照片）",
+        raise RecoveryError("no_invoice_file", _("请先上传发票文件（原件的 PDF、OFD、XML 或照片）"),
                             "evidence")  # fmt: skip
     identity_check(organization=application.organization, code=application.code,
                    number=application.number, exclude=application)  # fmt: skip
@@ -669,7 +740,7 @@ def _submit(application: RecoveryApplication, actor, *, note: str = "") -> None:
         added = application.evidence.filter(uploaded_at__gt=application.decided_at).exists()
         changed = application.updated_at > application.decided_at
         if not (added or changed):
-            raise RecoveryError("nothing_added", "请补充材料、修改信息或填写补充说明后再提交",
+            raise RecoveryError("nothing_added", _("请补充材料、修改信息或填写补充说明后再提交"),
                                 "note")  # fmt: skip
     now = timezone.now()
     application.status = RecoveryStatus.SUBMITTED
@@ -691,7 +762,7 @@ def recovery_submit(
     *, actor, application: RecoveryApplication, note: str = ""
 ) -> RecoveryApplication:
     """Submit a draft, or resubmit after more material was asked for (with a note)."""
-    locked = _lock(application, allowed=EDITABLE_STATUSES, doing="提交")
+    locked = _lock(application, allowed=EDITABLE_STATUSES, doing=pgettext("补录 refused", "提交"))
     _submit(locked, actor, note=note)
     return locked
 
@@ -700,7 +771,7 @@ def recovery_submit(
 def recovery_withdraw(
     *, actor, application: RecoveryApplication, note: str = ""
 ) -> RecoveryApplication:
-    application = _lock(application, allowed=OPEN_STATUSES, doing="撤回")
+    application = _lock(application, allowed=OPEN_STATUSES, doing=pgettext("补录 refused", "撤回"))
     application.status = RecoveryStatus.WITHDRAWN
     application.due_at = None
     application.updated_at = timezone.now()
@@ -826,19 +897,27 @@ def recovery_approve(*, actor, application: RecoveryApplication, message: str = 
     """Record the invoice (source 补录), linked to the application, visible to the seller's and
     the buyer's organizations where they are on the platform. Once: a second approval, or an
     identity recorded meanwhile by other means, is refused."""
-    application = _lock(application, allowed=(RecoveryStatus.SUBMITTED,), doing="审核通过")
-    _, problems = fields_check(
+    application = _lock(
+        application,
+        allowed=(RecoveryStatus.SUBMITTED,),
+        doing=pgettext("补录 refused", "审核通过"),
+    )
+    __, problems = fields_check(
         organization=application.organization,
         data={k: getattr(application, k) for k in INVOICE_FIELDS},
         complete=True,
     )
     if problems:
-        raise RecoveryError("invalid", "申请的发票信息有误，不能通过：" +
-                            "；".join(p["message"] for p in problems))  # fmt: skip
+        raise RecoveryError(
+            "invalid",
+            _("申请的发票信息有误，不能通过：%(problems)s")
+            % {"problems": _joined(p["message"] for p in problems)},
+        )
     if Invoice.objects.filter(code=application.code, number=application.number).exists():
         raise RecoveryError(
             "already_recorded",
-            f"发票 {application.identity} 已由其他途径记录到平台，不能重复补录；请驳回并说明",
+            _("发票 %(invoice)s 已由其他途径记录到平台，不能重复补录；请驳回并说明")
+            % {"invoice": application.identity},
         )
     parties = dict(
         Organization.objects.filter(
@@ -870,7 +949,8 @@ def recovery_approve(*, actor, application: RecoveryApplication, message: str = 
     except IntegrityError:
         raise RecoveryError(
             "already_recorded",
-            f"发票 {application.identity} 刚刚已被记录到平台，不能重复补录",
+            _("发票 %(invoice)s 刚刚已被记录到平台，不能重复补录")
+            % {"invoice": application.identity},
         ) from None
     rate = _rate_of(application.amount, application.tax)
     if rate is not None:
@@ -903,9 +983,11 @@ def recovery_approve(*, actor, application: RecoveryApplication, message: str = 
 @transaction.atomic
 def recovery_reject(*, actor, application: RecoveryApplication, reason: str) -> None:
     if not reason.strip():
-        raise RecoveryError("reason_required", "驳回须填写原因", "message")
+        raise RecoveryError("reason_required", _("驳回须填写原因"), "message")
     application = _lock(
-        application, allowed=(RecoveryStatus.SUBMITTED, RecoveryStatus.MORE_INFO), doing="驳回"
+        application,
+        allowed=(RecoveryStatus.SUBMITTED, RecoveryStatus.MORE_INFO),
+        doing=pgettext("补录 refused", "驳回"),
     )
     _decide(application, actor, RecoveryStatus.REJECTED, reason)
     _log(application, actor, EventCode.RECOVERY_REJECTED, message=application.staff_reason)
@@ -915,8 +997,12 @@ def recovery_reject(*, actor, application: RecoveryApplication, reason: str) -> 
 @transaction.atomic
 def recovery_request_more(*, actor, application: RecoveryApplication, message: str) -> None:
     if not message.strip():
-        raise RecoveryError("message_required", "请说明需要补充哪些材料", "message")
-    application = _lock(application, allowed=(RecoveryStatus.SUBMITTED,), doing="要求补充材料")
+        raise RecoveryError("message_required", _("请说明需要补充哪些材料"), "message")
+    application = _lock(
+        application,
+        allowed=(RecoveryStatus.SUBMITTED,),
+        doing=pgettext("补录 refused", "要求补充材料"),
+    )
     _decide(application, actor, RecoveryStatus.MORE_INFO, message)
     _log(application, actor, EventCode.RECOVERY_MORE_INFO, message=application.staff_reason)
     _notify(application, "more_info")

@@ -237,7 +237,7 @@ def _field_rows(application: RecoveryApplication) -> list[tuple[str, object, str
             from fapiao.rules import types
 
             value = f"{value} {types.name(types.Channel.QR, value) or ''}".strip()
-        rows.append((services.LABELS[key], value, kind))
+        rows.append((_(services.LABELS[key]), value, kind))
     return rows
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fapiao.accounts.models import Organization
 from fapiao.audit.events import EventCode
@@ -41,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 
 class VerificationError(Exception):
-    """A request we refuse: `code` is stable, `message` Chinese."""
+    """A request we refuse: `code` is stable, `message` in the user's language."""
 
     def __init__(self, code: str, message: str, field: str | None = None) -> None:
         super().__init__(message)
@@ -57,8 +58,8 @@ class ClaimRefused(VerificationError):
     def __init__(self, existing: Claim) -> None:
         super().__init__(
             "already_claimed",
-            f"这张发票已于 {timezone.localtime(existing.created_at):%Y-%m-%d %H:%M} 登记报销，"
-            "不能重复报销",
+            _("这张发票已于 %(time)s 登记报销，不能重复报销")
+            % {"time": f"{timezone.localtime(existing.created_at):%Y-%m-%d %H:%M}"},
         )
         self.existing = existing
 
@@ -254,7 +255,8 @@ def claim_create(*, actor, verification: Verification, note: str = "") -> Claim:
     if not verification.claimable:
         raise VerificationError(
             "not_claimable",
-            f"查验结果为“{verification.get_result_display()}”的发票不能登记报销",
+            _("查验结果为“%(result)s”的发票不能登记报销")
+            % {"result": verification.get_result_display()},
         )
     organization = verification.organization
     try:
@@ -310,12 +312,13 @@ def batch_create(*, actor, organization: Organization, uploads: list[Upload]) ->
     from fapiao.verification.tasks import verification_batch_run
 
     if not uploads:
-        raise VerificationError("no_files", "请选择要查验的文件", "files")
+        raise VerificationError("no_files", _("请选择要查验的文件"), "files")
     total = sum(files.count_leaves(u.data, u.name) for u in uploads)
     if total > files.MAX_BATCH_FILES:
         raise VerificationError(
             "too_many_files",
-            f"一次最多查验 {files.MAX_BATCH_FILES} 个文件（含压缩包内的文件），本次共 {total} 个",
+            _("一次最多查验 %(limit)s 个文件（含压缩包内的文件），本次共 %(total)s 个")
+            % {"limit": files.MAX_BATCH_FILES, "total": total},
             "files",
         )
     with transaction.atomic():
@@ -470,14 +473,17 @@ def attachments_check(
     checked: list[CheckedAttachment] = []
     problems: list[str] = []
     if require_invoice and not invoice_files:
-        problems.append("请上传至少一个发票文件（PDF、OFD、XML 或发票图片）")
+        problems.append(_("请上传至少一个发票文件（PDF、OFD、XML 或发票图片）"))
     for upload in invoice_files:
         results = files.extract(upload.data, upload.name)
         bad = [r for r in results if not r.ok]
         if bad:
             for result in bad:
-                message = (result.error or {}).get("message", "无法识别")
-                problems.append(f"发票文件“{result.file}”无法识别为发票：{message}")
+                message = (result.error or {}).get("message", _("无法识别"))
+                problems.append(
+                    _("发票文件“%(file)s”无法识别为发票：%(message)s")
+                    % {"file": result.file, "message": message}
+                )
             continue
         checked.append(
             CheckedAttachment(
@@ -491,7 +497,7 @@ def attachments_check(
     for upload in support_files:
         problem = files.readable_problem(upload.data, upload.name)
         if problem:
-            problems.append(f"证明材料无法打开：{problem}")
+            problems.append(_("证明材料无法打开：%(problem)s") % {"problem": problem})
             continue
         kind = files.kind_of(upload.data, upload.name) or ""
         checked.append(CheckedAttachment(AttachmentKind.SUPPORT, upload.name, upload.data, kind))
@@ -529,7 +535,7 @@ def auth_request_submit(
 ) -> AuthRequest:
     if not any(a.kind == AttachmentKind.INVOICE for a in attachments):
         raise VerificationError(
-            "no_invoice_file", "请上传至少一个可识别的发票文件", "invoice_files"
+            "no_invoice_file", _("请上传至少一个可识别的发票文件"), "invoice_files"
         )
     request = AuthRequest.objects.create(
         organization=organization, submitted_by=actor, title=title.strip()[:100], note=note.strip()
@@ -554,9 +560,9 @@ def auth_request_supplement(
     """The requester adds material after staff asked for more; the request waits for review."""
     request = AuthRequest.objects.select_for_update().get(pk=request.pk)
     if request.status != AuthRequestStatus.MORE_INFO:
-        raise VerificationError("not_waiting", "这份申请当前不需要补充材料")
+        raise VerificationError("not_waiting", _("这份申请当前不需要补充材料"))
     if not attachments and not note.strip():
-        raise VerificationError("nothing_added", "请上传补充材料或填写说明")
+        raise VerificationError("nothing_added", _("请上传补充材料或填写说明"))
     _attach(request, attachments)
     if note.strip():
         request.note = (
@@ -581,7 +587,9 @@ def _decide(request: AuthRequest, *, allowed: tuple[str, ...]) -> AuthRequest:
     locked = AuthRequest.objects.select_for_update().get(pk=request.pk)
     if locked.status not in allowed:
         raise VerificationError(
-            "already_decided", f"这份申请的状态为“{locked.get_status_display()}”，不能这样处理"
+            "already_decided",
+            _("这份申请的状态为“%(status)s”，不能这样处理")
+            % {"status": locked.get_status_display()},
         )
     return locked
 
@@ -614,7 +622,7 @@ def auth_request_approve(*, actor, request: AuthRequest, message: str = "") -> A
 @transaction.atomic
 def auth_request_reject(*, actor, request: AuthRequest, reason: str) -> AuthRequest:
     if not reason.strip():
-        raise VerificationError("reason_required", "驳回须填写原因", "message")
+        raise VerificationError("reason_required", _("驳回须填写原因"), "message")
     request = _decide(request, allowed=(AuthRequestStatus.PENDING, AuthRequestStatus.MORE_INFO))
     return _close(
         request, actor, AuthRequestStatus.REJECTED, reason, EventCode.AUTH_REQUEST_REJECTED
@@ -624,7 +632,7 @@ def auth_request_reject(*, actor, request: AuthRequest, reason: str) -> AuthRequ
 @transaction.atomic
 def auth_request_more_info(*, actor, request: AuthRequest, message: str) -> AuthRequest:
     if not message.strip():
-        raise VerificationError("message_required", "请说明需要补充哪些材料", "message")
+        raise VerificationError("message_required", _("请说明需要补充哪些材料"), "message")
     request = _decide(request, allowed=(AuthRequestStatus.PENDING,))
     return _close(
         request, actor, AuthRequestStatus.MORE_INFO, message, EventCode.AUTH_REQUEST_MORE_INFO
