@@ -23,13 +23,16 @@ def on_login(sender, request, user, **kwargs):
 
 @receiver(user_signed_up, dispatch_uid="fapiao_signed_up_language")
 def on_signed_up(sender, request, user, **kwargs):
-    """Whoever signs up reading the pages in a language gets their e-mails and notices in it."""
+    """Whoever signs up reading the pages in another language than Chinese gets their e-mails
+    and notices in it."""
     from django.conf import settings
 
     from fapiao.accounts.services import language_set
 
     language = getattr(request, "LANGUAGE_CODE", "") if request is not None else ""
-    if not user.language and language in dict(settings.LANGUAGES):
+    # Chinese, the platform's own language, is what a blank choice gives already: the account
+    # keeps following the browser.
+    if not user.language and language in dict(settings.LANGUAGES) and language != "zh-hans":
         language_set(user=user, language=language)
 
 

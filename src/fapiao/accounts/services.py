@@ -122,8 +122,10 @@ def join_request_decide(
         actor=actor,
         organization=organization,
         obj=join_request,
-        description=f"{'批准' if approve else '拒绝'} {join_request.user} 的加入申请"
-        + (f"（{Role(role).label}）" if approve else ""),
+        description=lambda: (
+            f"{'批准' if approve else '拒绝'} {join_request.user} 的加入申请"
+            + (f"（{Role(role).label}）" if approve else "")
+        ),
         details={"user": join_request.user.email, "role": role if approve else None},
     )
     _notify(
@@ -157,7 +159,7 @@ def invitation_create(
         actor=actor,
         organization=organization,
         obj=invitation,
-        description=f"邀请 {email} 加入（{Role(role).label}）",
+        description=lambda: f"邀请 {email} 加入（{Role(role).label}）",
         details={"email": email, "role": role},
     )
     _notify(
@@ -209,7 +211,7 @@ def invitation_accept(*, user: User, invitation: Invitation) -> Membership:
         actor=user,
         organization=invitation.organization,
         obj=invitation,
-        description=f"{user} 接受邀请加入（{invitation.get_role_display()}）",
+        description=lambda: f"{user} 接受邀请加入（{invitation.get_role_display()}）",
     )
     return membership
 
@@ -236,7 +238,7 @@ def member_role_change(*, actor: User, membership: Membership, role: str) -> Mem
         actor=actor,
         organization=membership.organization,
         obj=membership,
-        description=f"{membership.user} 的角色：{Role(old).label} → {Role(role).label}",
+        description=lambda: f"{membership.user} 的角色：{Role(old).label} → {Role(role).label}",
         details={"user": membership.user.email, "from": old, "to": role},
     )
     return membership

@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -17,7 +18,7 @@ def event_record(
     actor=None,
     organization=None,
     obj: Model | None = None,
-    description: str | None = None,
+    description: str | Callable[[], str] | None = None,
     details: dict[str, Any] | None = None,
     api_client: str = "",
     actor_label: str | None = None,
@@ -25,11 +26,16 @@ def event_record(
     """Append an event to the operation log, in the caller's transaction.
 
     Call it inside the same transaction as the change it records: if the change rolls back, so
-    does its event. `description` defaults to the code's Chinese description.
+    does its event. `description` defaults to the code's Chinese description. The log is kept in
+    Chinese whatever language the actor reads the pages in: a description that names a
+    translated label (a role, a status) is passed as a function, called here in Chinese.
     """
     if description is None:
         with translation.override("zh-hans"):
             description = str(DESCRIPTIONS[code])
+    elif callable(description):
+        with translation.override("zh-hans"):
+            description = description()
     meta = context.current()
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None

@@ -16,7 +16,7 @@ class CalendarDay(models.Model):
 
     day = models.DateField(_("日期"), unique=True)
     kind = models.CharField(_("类型"), max_length=10, choices=CalendarDayKind.choices)
-    name = models.CharField(_("节日"), max_length=50, blank=True)
+    name = models.CharField(_("节日"), max_length=workdays.NAME_MAX, blank=True)
 
     class Meta:
         verbose_name = _("节假日安排")

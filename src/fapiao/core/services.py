@@ -14,6 +14,8 @@ def calendar_year_set(*, year: int, days: list[workdays.Day], actor=None, actor_
     """Replace a year's holiday arrangements with `days` (the State Council's notice). Returns
     the number of days recorded. Refused whole, with every reason, when any day is wrong."""
     problems = workdays.check_year(year, days)
+    if not days:
+        problems.append(f"没有 {year} 年的任何日期")
     if problems:
         raise ValidationError(problems, code="calendar")
     before = CalendarDay.objects.filter(day__year=year).count()

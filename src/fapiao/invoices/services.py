@@ -720,7 +720,7 @@ def red_letter_request_create(
         actor=actor,
         organization=organization,
         obj=request,
-        description=(
+        description=lambda: (
             f"提交红字确认单：发票 {blue.number}，{RedLetterReason(reason).label}，金额 {amount}"
         ),
         details={"blue": blue.number, "amount": str(amount), "tax": str(tax_sum)},
@@ -961,7 +961,7 @@ def _red_invoice_issue(request: RedLetterRequest, *, actor: User) -> Invoice:
         actor=actor,
         organization=seller or request.initiator,
         obj=blue,
-        description=(
+        description=lambda: (
             f"蓝字发票被红冲：红字发票 {red.number}（{red.total}），"
             f"状态 {blue.get_status_display()}"
         ),

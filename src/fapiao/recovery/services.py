@@ -689,7 +689,8 @@ def evidence_add(
     stored = _store_evidence(application, uploads, actor)
     application.updated_at = timezone.now()
     application.save(update_fields=["updated_at"])
-    names = [f"{e.get_kind_display()}“{e.name}”" for e in stored]
+    with translation.override("zh-hans"):  # the operation log's language
+        names = [f"{e.get_kind_display()}“{e.name}”" for e in stored]
     _log(application, actor, EventCode.RECOVERY_EVIDENCE_ADDED,
          f"上传证明材料：{'、'.join(names)}", evidence=names)  # fmt: skip
     return stored
@@ -708,7 +709,8 @@ def evidence_remove(*, actor, evidence: RecoveryEvidence) -> None:
         and (evidence.uploaded_at < application.decided_at)
     ):
         raise RecoveryError("evidence_reviewed", _("已提交审核过的材料不能删除，可以补充新的材料"))
-    name = f"{evidence.get_kind_display()}“{evidence.name}”"
+    with translation.override("zh-hans"):  # the operation log's language
+        name = f"{evidence.get_kind_display()}“{evidence.name}”"
     evidence.file.delete(save=False)
     evidence.delete()
     _log(application, actor, EventCode.RECOVERY_EVIDENCE_REMOVED, f"删除证明材料：{name}",

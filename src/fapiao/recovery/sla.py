@@ -3,12 +3,14 @@ days are Monday to Friday, less the public holidays, plus the weekend days worke
 as the platform's calendar records them (`fapiao workdays`)."""
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 REVIEW_WORKING_DAYS = 2
+BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 def working_days_after(start: dt.datetime, days: int = REVIEW_WORKING_DAYS) -> dt.datetime:
@@ -19,7 +21,7 @@ def working_days_after(start: dt.datetime, days: int = REVIEW_WORKING_DAYS) -> d
     from fapiao.core.selectors import work_calendar
 
     if timezone.is_aware(start):
-        start = timezone.localtime(start)  # the days are Beijing's days
+        start = start.astimezone(BEIJING)  # the days are Beijing's, whatever TIME_ZONE says
     first = start.date()
     calendar = work_calendar(start=first, end=first + dt.timedelta(days=days * 2 + 31))
     return calendar.add_working_days(start, days)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 HOLIDAY = "holiday"  # 放假: a day off, whatever day of the week it is
 WORKDAY = "workday"  # 调休上班: a Saturday or Sunday worked
+NAME_MAX = 50  # the holiday's name, as stored
 
 # Per year: the holidays as (first day, last day, name); the make-up working days as (day, name).
 _OFFICIAL: dict[int, tuple[list[tuple[str, str, str]], list[tuple[str, str]]]] = {
@@ -79,7 +80,8 @@ def official_days(year: int) -> list[Day]:
 
 def check_year(year: int, days: list[Day]) -> list[str]:
     """What is wrong with a year's days, in Chinese (empty when nothing is): a day outside the
-    year, a day listed twice, an unknown kind, a make-up working day that is a weekday anyway."""
+    year, a day listed twice, a name too long, an unknown kind, a make-up working day that is a
+    weekday anyway."""
     problems, seen = [], set()
     for d in days:
         if d.day.year != year:
@@ -87,6 +89,8 @@ def check_year(year: int, days: list[Day]) -> list[str]:
         if d.day in seen:
             problems.append(f"{d.day:%Y-%m-%d} 重复出现")
         seen.add(d.day)
+        if len(d.name) > NAME_MAX:
+            problems.append(f"{d.day:%Y-%m-%d} 的名称超过 {NAME_MAX} 个字")
         if d.kind not in (HOLIDAY, WORKDAY):
             problems.append(f"{d.day:%Y-%m-%d} 的类型应为“放假”或“上班”")
         elif d.kind == WORKDAY and d.day.weekday() < 5:

@@ -232,8 +232,10 @@ def _record(
             actor=actor,
             organization=organization,
             obj=verification,
-            description=f"查验发票 {verification.identity or verification.file_name}："
-            f"{verification.get_result_display()}",
+            description=lambda: (
+                f"查验发票 {verification.identity or verification.file_name}："
+                f"{verification.get_result_display()}"
+            ),
             details={
                 "result": verification.result,
                 "source": source,

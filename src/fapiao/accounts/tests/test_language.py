@@ -91,6 +91,24 @@ def test_signing_up_in_english_keeps_english(client, mailoutbox):
     assert mailoutbox[-1].subject == "[Invoice Platform] Please verify your email address"
 
 
+def test_signing_up_in_chinese_leaves_the_account_following_the_browser(client):
+    client.post(
+        "/accounts/signup/",
+        {
+            "name": "刘洋",
+            "mobile": "139 1234 5679",
+            "email": "liu-zh@example.com",
+            "company_name": "北京中文注册科技有限公司",
+            "tax_id": uscc.make("91110105MA0LANG02"),
+            "password1": STRONG,
+            "password2": STRONG,
+        },
+        HTTP_ACCEPT_LANGUAGE="zh-CN",
+    )
+    assert User.objects.get(email="liu-zh@example.com").language == ""
+    assert not Event.objects.filter(code=EventCode.ACCOUNT_PROFILE_UPDATED).exists()
+
+
 def test_a_password_reset_asked_on_a_chinese_page_is_mailed_in_the_accounts_language(
     client, org, mailoutbox
 ):

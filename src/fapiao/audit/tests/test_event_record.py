@@ -3,6 +3,7 @@ import itertools
 import pytest
 
 from fapiao import testing
+from fapiao.accounts.models import Role
 from fapiao.audit.events import EventCode
 from fapiao.audit.models import PLATFORM_CHAIN, ChainHead, Event
 from fapiao.audit.services import event_record
@@ -71,4 +72,34 @@ def test_the_object_is_recorded_by_type_id_and_label():
         "organization",
         str(org.pk),
         "北京对象有限公司",
+    )
+
+
+def test_the_log_stays_chinese_when_the_actor_reads_english(client):
+    """A user who chose English acts through the pages; the labels the log names (a role, a
+    status) are written in Chinese all the same."""
+    from django.utils import translation
+
+    from fapiao.accounts.models import Membership
+    from fapiao.accounts.services import invitation_create, language_set, member_role_change
+
+    org = testing.organization("日志语言测试有限公司")
+    admin = testing.member(org, Role.ADMIN)
+    language_set(user=admin, language="en")
+    client.force_login(admin)
+    client.post(
+        "/accounts/organization/members/invite/", {"email": "new@example.com", "role": "issuer"}
+    )
+    invited = Event.objects.get(code=EventCode.ORG_MEMBER_INVITED)
+    assert invited.description == "邀请 new@example.com 加入（开票员）"
+
+    other = testing.member(org, Role.VIEWER)
+    membership = Membership.objects.get(user=other, organization=org)
+    with translation.override("en"):
+        member_role_change(actor=admin, membership=membership, role=Role.REVIEWER)
+        invitation_create(actor=admin, organization=org, email="b@example.com", role=Role.ADMIN)
+    changed = Event.objects.get(code=EventCode.ORG_MEMBER_ROLE_CHANGED)
+    assert changed.description == f"{other} 的角色：查看者 → 审核员"
+    assert Event.objects.filter(code=EventCode.ORG_MEMBER_INVITED).latest("id").description == (
+        "邀请 b@example.com 加入（管理员）"
     )

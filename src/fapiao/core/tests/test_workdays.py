@@ -42,6 +42,17 @@ def test_the_review_deadline_skips_the_national_day_holiday_in_beijing_time():
     assert sla.working_days_after(friday, 2) == dt.datetime(2026, 10, 12, 16, 0, tzinfo=BEIJING)
 
 
+def test_the_days_are_beijings_whatever_the_configured_time_zone(settings):
+    # 20:00 UTC on Saturday 3 January 2026 is 04:00 on Sunday 4 January in Beijing: a worked
+    # Sunday, so the first working day of the count; in UTC it would still be Saturday, a
+    # holiday, and the count would start a day later.
+    start = dt.datetime(2026, 1, 3, 20, 0, tzinfo=dt.UTC)
+    expected = dt.datetime(2026, 1, 6, 4, 0, tzinfo=BEIJING)
+    assert sla.working_days_after(start, 2) == expected
+    settings.TIME_ZONE = "UTC"
+    assert sla.working_days_after(start, 2) == expected
+
+
 def test_loading_a_year_from_a_gbk_file_replaces_it_and_is_logged(tmp_path):
     path = tmp_path / "2027.csv"
     path.write_bytes(
@@ -72,6 +83,10 @@ def test_loading_a_year_from_a_gbk_file_replaces_it_and_is_logged(tmp_path):
         ("2027-02-06,休息日\n", "第 1 行“类型”列：应为“放假”或“上班”，而不是“休息日”"),
         ("2027-02-03,上班,春节\n", "2027-02-03 是工作日（周一至周五），不必登记为调休上班"),
         ("2026-12-31,放假,元旦\n", "2026-12-31 不在 2027 年"),
+        ("日期,类型,名称\n", "文件中没有任何日期：未作改动"),
+        ("2027-01-01x,放假,元旦\n", "第 1 行“日期”列：无法识别的日期“2027-01-01x”"),
+        ("\n\n日期,类型\n2027-02-30,放假\n", "第 4 行“日期”列：不存在的日期“2027-02-30”"),
+        ("2027-02-06,放假," + "节" * 51 + "\n", "2027-02-06 的名称超过 50 个字"),
     ],
 )
 def test_a_bad_file_is_refused_whole_with_the_reason(tmp_path, content, message):
@@ -87,6 +102,16 @@ def _file(tmp_path, content: str):
     path = tmp_path / "days.csv"
     path.write_text(content, encoding="utf-8")
     return path
+
+
+def test_the_service_refuses_an_empty_year():
+    from django.core.exceptions import ValidationError
+
+    from fapiao.core import services
+
+    with pytest.raises(ValidationError, match="没有 2026 年的任何日期"):
+        services.calendar_year_set(year=2026, days=[])
+    assert CalendarDay.objects.filter(day__year=2026).count() == 39
 
 
 def test_listing_the_years_says_which_are_missing():

@@ -1,7 +1,9 @@
 """`fapiao workdays [--year Y] [--load FILE]`: the holiday arrangements behind every deadline
 counted in working days (补录 review). Without options: the years recorded. With --year: that
 year's days. With --year and --load: replace that year's days from a CSV file with the columns
-日期, 类型 (放假 or 上班) and 名称, one row per day, as the State Council's notice gives them."""
+日期, 类型 (放假 or 上班) and 名称, one row per day, as the State Council's notice gives them. A day
+of a notice that falls in another year (a make-up Saturday on 31 December, say) belongs to that
+year's file."""
 
 import csv
 import datetime as dt
@@ -27,13 +29,15 @@ DATE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*
 def parse(text: str) -> list[workdays.Day]:
     """The rows of a calendar file; a header row is recognised and skipped. Raises CommandError
     naming the row (as a spreadsheet numbers it) and the column of the first bad cell."""
-    days = []
+    days, first = [], True
     for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
         cells = [cell.strip() for cell in row]
         if not any(cells):
             continue
-        if number == 1 and not DATE.match(cells[0]):
-            continue  # the header
+        if first and _is_header(cells):
+            first = False
+            continue
+        first = False
         if len(cells) < 2:
             raise CommandError(f"第 {number} 行：至少需要“日期”和“类型”两列")
         match = DATE.match(cells[0])
@@ -47,7 +51,15 @@ def parse(text: str) -> list[workdays.Day]:
         if kind is None:
             raise CommandError(f"第 {number} 行“类型”列：应为“放假”或“上班”，而不是“{cells[1]}”")
         days.append(workdays.Day(day, kind, cells[2] if len(cells) > 2 else ""))
+    if not days:
+        raise CommandError("文件中没有任何日期：未作改动（一年的安排至少有元旦等节日）")
     return days
+
+
+def _is_header(cells: list[str]) -> bool:
+    """The first row names its columns (日期, 类型, ...), it does not hold a mistyped date."""
+    first = cells[0].lstrip("\ufeff").lower()
+    return "日期" in first or "date" in first
 
 
 class Command(BaseCommand):
