@@ -19,6 +19,13 @@ from fapiao.audit.services import event_record
 @receiver(user_logged_in, dispatch_uid="fapiao_login")
 def on_login(sender, request, user, **kwargs):
     event_record(code=EventCode.ACCOUNT_LOGIN, actor=user)
+    # The rest of this request (the "signed in" message, say) in the user's language already:
+    # the middleware could only see the browser's, the user being anonymous until now.
+    if request is not None and user.language:
+        from django.utils import translation
+
+        translation.activate(user.language)
+        request.LANGUAGE_CODE = user.language
 
 
 @receiver(user_signed_up, dispatch_uid="fapiao_signed_up_language")

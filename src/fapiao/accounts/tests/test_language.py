@@ -66,6 +66,20 @@ def test_the_pages_follow_the_account_on_a_new_browser(client, org):
     assert '<html lang="zh-hans">' in page  # signed out: the browser decides again
 
 
+def test_the_signed_in_message_is_in_the_accounts_language(client, org):
+    user = testing.member(org, email="en-login@example.com")
+    language_set(user=user, language="en")
+    response = client.post(
+        "/accounts/login/",
+        {"login": "en-login@example.com", "password": testing.PASSWORD},
+        HTTP_ACCEPT_LANGUAGE="zh-CN",
+        follow=True,
+    )
+    messages = [str(m) for m in response.context["messages"]]
+    assert messages and all("登录" not in m for m in messages), messages
+    assert any("signed in" in m.lower() for m in messages), messages
+
+
 def test_without_a_choice_the_browser_decides(client, org):
     user = testing.member(org)
     client.force_login(user)
