@@ -209,6 +209,8 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "5/m/ip,3/5m/key",
     "reset_password_from_key": "20/m/ip",
     "signup": "20/m/ip",
+    # Sign-ins from one address (an office behind one NAT shares it), allauth's default.
+    "login": env.str("FAPIAO_LOGIN_RATE", "30/m/ip"),
     "login_failed": None,  # django-axes locks out (per account and per IP), with its own page
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "【发票平台】"

@@ -106,3 +106,11 @@ def test_serve_refuses_a_bad_port_from_the_environment(tmp_path):
     result = run_fapiao(tmp_path, "serve", "--no-migrate", FAPIAO_PORT="80a")
     assert result.returncode != 0
     assert "FAPIAO_PORT='80a' is not a whole number" in result.stderr
+
+
+def test_the_sign_in_rate_per_address_is_allauths_unless_configured(tmp_path):
+    show = "from allauth.account import app_settings as a; print(a.RATE_LIMITS['login'])"
+    default = run_fapiao(tmp_path, "shell", "-c", show)
+    assert default.stdout.strip().splitlines()[-1] == "30/m/ip", default.stderr
+    raised = run_fapiao(tmp_path, "shell", "-c", show, FAPIAO_LOGIN_RATE="300/m/ip")
+    assert raised.stdout.strip().splitlines()[-1] == "300/m/ip", raised.stderr
