@@ -50,7 +50,7 @@ PUBLIC = {"home", "help", "health", "register_uscc_check", "invitation_accept",
 SIGNED_IN = {"profile", "audit_mine", "org_switch", "notice_list", "notice_read_all"}
 # The signed-in user's own objects, addressed by id (POST): anyone else's are 404.
 USER_OBJECTS = {"notice_open"}
-STAFF = {"staff_home", "staff_auth_queue", "staff_recovery_queue"}
+STAFF = {"staff_home", "staff_auth_queue", "staff_recovery_queue", "staff_calendar"}
 # Staff pages about one object (of their queue), addressed by its id: GET, staff with the queue.
 STAFF_OBJECTS = {"staff_auth_request", "staff_auth_attachment", "staff_recovery_detail",
                  "staff_recovery_evidence"}  # fmt: skip

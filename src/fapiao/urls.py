@@ -9,6 +9,7 @@ urlpatterns = [
     path("help/", core_views.help_page, name="help"),
     path("healthz", core_views.health, name="health"),
     path("i18n/setlang/", language_switch, name="set_language"),
+    path("accounts/staff/calendar/", core_views.staff_calendar, name="staff_calendar"),
     path("accounts/password/sms/", include("fapiao.accounts.password_urls")),
     path("accounts/", include("fapiao.accounts.urls")),
     path("accounts/", include("allauth.urls")),

@@ -134,6 +134,12 @@ def test_recovery_journey(server, page: Page, screenshot, files):
     _login(page, server, "staff@fapiao.demo")
     page.goto(server + "/accounts/staff/")
     _shot(page, screenshot, "recovery-staff-home")
+    # The working-day calendar the deadlines are counted on: 2026 as shipped, 10 October worked.
+    page.goto(server + "/accounts/staff/calendar/?year=2026")
+    expect(page.locator("main h1")).to_have_text("节假日安排")
+    expect(page.locator('[data-day="2026-10-10"]')).to_contain_text("调休上班")
+    _shot(page, screenshot, "staff-calendar")
+    page.goto(server + "/accounts/staff/")
     page.get_by_role("link", name="补录申请").first.click()
     row = page.locator("tr[data-application]", has_text=number)
     expect(row).to_be_visible()

@@ -20,7 +20,14 @@ from fapiao.accounts.forms import (
 )
 from fapiao.accounts.middleware import SESSION_KEY
 from fapiao.accounts.models import Invitation, Organization, Role
-from fapiao.accounts.permissions import Perm, org_required, perms_of, staff_required
+from fapiao.accounts.permissions import (
+    STAFF_PERMISSIONS,
+    Perm,
+    StaffPerm,
+    org_required,
+    perms_of,
+    staff_required,
+)
 from fapiao.rules import uscc
 
 
@@ -326,6 +333,8 @@ def staff_home(request):
         {
             "queues": staff_queues(request),
             "calendar_missing": calendar_missing(today=timezone.localdate()),
+            "may_edit_calendar": StaffPerm.REVIEW_QUEUE
+            in STAFF_PERMISSIONS.get(request.user.staff_role, frozenset()),
         },
     )
 

@@ -26,6 +26,15 @@ def calendar_years() -> set[int]:
     return {day.year for day in CalendarDay.objects.dates("day", "year")}
 
 
+def calendar_year_counts() -> list[dict]:
+    """Each year entered: its days off and its make-up working days, newest first."""
+    counts: dict[int, dict] = {}
+    for day, kind in CalendarDay.objects.values_list("day", "kind"):
+        entry = counts.setdefault(day.year, {"year": day.year, "holidays": 0, "workdays": 0})
+        entry["holidays" if kind == workdays.HOLIDAY else "workdays"] += 1
+    return sorted(counts.values(), key=lambda entry: -entry["year"])
+
+
 def calendar_missing(*, today: dt.date) -> list[int]:
     """The years a working-day deadline may soon fall in that have no arrangements recorded:
     this year, and from December on the next one too (the notice usually comes out in

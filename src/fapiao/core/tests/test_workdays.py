@@ -132,7 +132,8 @@ def test_staff_are_reminded_of_a_missing_year_until_it_is_loaded(client, tmp_pat
     CalendarDay.objects.all().delete()
     year = timezone.localdate().year
     page = client.get("/accounts/staff/").content.decode()
-    assert f'data-calendar-missing="{year}"' in page and "fapiao workdays --year" in page
+    assert f'data-calendar-missing="{year}"' in page
+    assert f'href="/accounts/staff/calendar/?year={year}"' in page  # where to enter it
     for missing in selectors.calendar_missing(today=timezone.localdate()):
         run("--year", str(missing), "--load", str(_file(tmp_path, f"{missing}-01-01,放假,元旦\n")))
     assert "data-calendar-missing" not in client.get("/accounts/staff/").content.decode()
@@ -147,3 +148,68 @@ def test_the_time_left_reads_in_either_language():
         assert sla.remaining_label(now + dt.timedelta(days=3), now) == "3 days 0 h left"
         assert sla.remaining_label(now - dt.timedelta(minutes=1), now) == "Overdue by 1 minute"
     assert sla.remaining_label(now - dt.timedelta(minutes=7), now) == "已超时 7 分钟"
+
+
+# The staff page -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def reviewer():
+    return User.objects.create_user(
+        email="calendar-reviewer@example.com",
+        password=testing.PASSWORD,
+        staff_role=StaffRole.REVIEWER,
+    )
+
+
+def _upload(client, year, content: bytes, name="2027.csv"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return client.post(
+        "/accounts/staff/calendar/",
+        {"year": str(year), "file": SimpleUploadedFile(name, content, "text/csv")},
+    )
+
+
+def test_a_reviewer_enters_a_year_on_the_page_and_it_is_logged_with_their_name(client, reviewer):
+    client.force_login(reviewer)
+    page = client.get("/accounts/staff/calendar/?year=2026").content.decode()
+    assert 'data-year="2026"' in page and 'data-day="2026-10-10" data-kind="workday"' in page
+    response = _upload(client, 2027, "日期,类型,名称\n2027-01-01,放假,元旦\n".encode("gbk"))
+    assert response.status_code == 302 and response["Location"].endswith("?year=2027")
+    page = client.get(response["Location"]).content.decode()
+    assert "已录入 2027 年节假日安排：1 天。" in page and 'data-day="2027-01-01"' in page
+    event = Event.objects.get(code=EventCode.CALENDAR_UPDATED)
+    assert event.actor == reviewer and event.details["year"] == 2027
+
+
+def test_a_bad_upload_says_why_and_keeps_the_year(client, reviewer):
+    client.force_login(reviewer)
+    response = _upload(client, 2026, b"2026-02-30,\xe6\x94\xbe\xe5\x81\x87\n")
+    assert response.status_code == 400
+    assert "第 1 行“日期”列：不存在的日期“2026-02-30”" in response.content.decode()
+    response = _upload(client, 2026, "2025-12-31,放假,元旦\n".encode())
+    assert "2025-12-31 不在 2026 年" in response.content.decode()
+    response = client.post("/accounts/staff/calendar/", {"year": "2026"})
+    assert "请选择节假日安排的 CSV 文件" in response.content.decode()
+    response = _upload(client, "明年", b"2027-01-01,\xe6\x94\xbe\xe5\x81\x87\n")
+    assert "请填写 2000 至 2100 之间的年份" in response.content.decode()
+    assert CalendarDay.objects.filter(day__year=2026).count() == 39
+    assert not Event.objects.filter(code=EventCode.CALENDAR_UPDATED).exists()
+
+
+def test_only_reviewers_reach_the_page(client, reviewer):
+    support = User.objects.create_user(
+        email="calendar-support@example.com",
+        password=testing.PASSWORD,
+        staff_role=StaffRole.SUPPORT,
+    )
+    member = testing.member(testing.organization())
+    for user in (support, member):
+        client.force_login(user)
+        assert client.get("/accounts/staff/calendar/").status_code == 404
+        assert _upload(client, 2027, b"2027-01-01,holiday\n").status_code == 404
+    assert not CalendarDay.objects.filter(day__year=2027).exists()
+    client.force_login(reviewer)
+    home = client.get("/accounts/staff/").content.decode()
+    assert 'href="/accounts/staff/calendar/"' in home

@@ -5,61 +5,13 @@ year's days. With --year and --load: replace that year's days from a CSV file wi
 of a notice that falls in another year (a make-up Saturday on 31 December, say) belongs to that
 year's file."""
 
-import csv
-import datetime as dt
-import io
-import re
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from fapiao.core import selectors, services
-from fapiao.imports.reading import FileError, decode
-from fapiao.rules import workdays
-
-KINDS = {"放假": workdays.HOLIDAY, "休": workdays.HOLIDAY, "holiday": workdays.HOLIDAY,
-         "上班": workdays.WORKDAY, "班": workdays.WORKDAY, "调休上班": workdays.WORKDAY,
-         "workday": workdays.WORKDAY}  # fmt: skip
-LABELS = {workdays.HOLIDAY: "放假", workdays.WORKDAY: "上班"}
-DATE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
-
-
-def parse(text: str) -> list[workdays.Day]:
-    """The rows of a calendar file; a header row is recognised and skipped. Raises CommandError
-    naming the row (as a spreadsheet numbers it) and the column of the first bad cell."""
-    days, first = [], True
-    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
-        cells = [cell.strip() for cell in row]
-        if not any(cells):
-            continue
-        if first and _is_header(cells):
-            first = False
-            continue
-        first = False
-        if len(cells) < 2:
-            raise CommandError(f"第 {number} 行：至少需要“日期”和“类型”两列")
-        match = DATE.match(cells[0])
-        if not match:
-            raise CommandError(f"第 {number} 行“日期”列：无法识别的日期“{cells[0]}”")
-        try:
-            day = dt.date(*(int(part) for part in match.groups()))
-        except ValueError:
-            raise CommandError(f"第 {number} 行“日期”列：不存在的日期“{cells[0]}”") from None
-        kind = KINDS.get(cells[1].lower())
-        if kind is None:
-            raise CommandError(f"第 {number} 行“类型”列：应为“放假”或“上班”，而不是“{cells[1]}”")
-        days.append(workdays.Day(day, kind, cells[2] if len(cells) > 2 else ""))
-    if not days:
-        raise CommandError("文件中没有任何日期：未作改动（一年的安排至少有元旦等节日）")
-    return days
-
-
-def _is_header(cells: list[str]) -> bool:
-    """The first row names its columns (日期, 类型, ...), it does not hold a mistyped date."""
-    first = cells[0].lstrip("\ufeff").lower()
-    return "日期" in first or "date" in first
+from fapiao.core import calendar_file, selectors, services
 
 
 class Command(BaseCommand):
@@ -78,12 +30,11 @@ class Command(BaseCommand):
             raise CommandError("录入时须用 --year 指明年份")
         if load:
             try:
-                text, _ = decode(Path(load).read_bytes())
+                days = calendar_file.read(Path(load).read_bytes())
             except OSError as error:
                 raise CommandError(f"无法读取文件 {load}：{error.strerror}") from None
-            except FileError as error:
+            except calendar_file.CalendarFileError as error:
                 raise CommandError(error.message) from None
-            days = parse(text)
             try:
                 count = services.calendar_year_set(year=year, days=days, actor_label="命令行")
             except ValidationError as error:
@@ -92,7 +43,8 @@ class Command(BaseCommand):
         if year:
             for day in selectors.calendar_days(year=year):
                 weekday = "一二三四五六日"[day.day.weekday()]
-                self.stdout.write(f"{day.day:%Y-%m-%d} 周{weekday} {LABELS[day.kind]} {day.name}")
+                label = calendar_file.LABELS[day.kind]
+                self.stdout.write(f"{day.day:%Y-%m-%d} 周{weekday} {label} {day.name}")
             return
         years = sorted(selectors.calendar_years())
         self.stdout.write("已录入的年份：" + ("、".join(map(str, years)) if years else "无"))
