@@ -53,10 +53,9 @@ class AccountAdapter(DefaultAccountAdapter):
         of the page it was typed on."""
         from django.utils import translation
 
-        from fapiao.accounts.models import User
+        from fapiao.accounts.language import language_of_email
 
-        user = User.objects.filter(email__iexact=email).only("language").first()
-        language = user.language if user and user.language else translation.get_language()
+        language = language_of_email(email, default=translation.get_language())
         with translation.override(language):
             return super().send_mail(template_prefix, email, context)
 

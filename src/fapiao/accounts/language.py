@@ -18,14 +18,35 @@ def subject_prefix() -> str:
     return gettext(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX)
 
 
-def language_of_email(email: str) -> str:
-    """The language to write to an address in: its user's, else the platform's (Chinese)."""
+def language_of_email(email: str, default: str = settings.LANGUAGE_CODE) -> str:
+    """The language to write to an address in: the one its user chose, else `default` (the
+    platform's, Chinese, unless the caller knows better)."""
     from fapiao.accounts.models import User
 
     user = (
         User.objects.filter(email__iexact=email.strip()).only("language").first() if email else None
     )
-    return user.message_language if user else settings.LANGUAGE_CODE
+    return (user.language if user else "") or default
+
+
+def use_language(request, language: str) -> None:
+    """The rest of this request in `language` (a user's choice, over the browser's)."""
+    translation.activate(language)
+    request.LANGUAGE_CODE = language
+
+
+def remember_language(response, language: str) -> None:
+    """Django's language cookie, as its own language switch sets it."""
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
 
 
 def in_language_of(user) -> AbstractContextManager:
@@ -46,8 +67,7 @@ class UserLanguageMiddleware:
         # What the browser alone would give (its cookie, else Accept-Language).
         request.browser_language = getattr(request, "LANGUAGE_CODE", settings.LANGUAGE_CODE)
         if chosen and chosen != request.browser_language:
-            translation.activate(chosen)
-            request.LANGUAGE_CODE = chosen
+            use_language(request, chosen)
         return self.get_response(request)
 
 

@@ -82,6 +82,11 @@ def org_required(perm: Perm = Perm.VIEW):
     return decorator
 
 
+def staff_perms_of(user) -> frozenset[StaffPerm]:
+    """What the user's platform-staff role may do (nothing for anyone else)."""
+    return STAFF_PERMISSIONS.get(getattr(user, "staff_role", ""), frozenset())
+
+
 def staff_required(perm: StaffPerm | None = None):
     """Platform staff only (any staff role when perm is None); everyone else gets 404."""
 
@@ -89,8 +94,9 @@ def staff_required(perm: StaffPerm | None = None):
         @login_required
         @wraps(view)
         def wrapped(request, *args, **kwargs):
-            role = request.user.staff_role
-            if not role or (perm is not None and perm not in STAFF_PERMISSIONS[role]):
+            if not request.user.staff_role or (
+                perm is not None and perm not in staff_perms_of(request.user)
+            ):
                 raise Http404("not staff")
             return view(request, *args, **kwargs)
 

@@ -22,10 +22,9 @@ def on_login(sender, request, user, **kwargs):
     # The rest of this request (the "signed in" message, say) in the user's language already:
     # the middleware could only see the browser's, the user being anonymous until now.
     if request is not None and user.language:
-        from django.utils import translation
+        from fapiao.accounts.language import use_language
 
-        translation.activate(user.language)
-        request.LANGUAGE_CODE = user.language
+        use_language(request, user.language)
 
 
 @receiver(user_signed_up, dispatch_uid="fapiao_signed_up_language")
@@ -39,7 +38,11 @@ def on_signed_up(sender, request, user, **kwargs):
     language = getattr(request, "LANGUAGE_CODE", "") if request is not None else ""
     # Chinese, the platform's own language, is what a blank choice gives already: the account
     # keeps following the browser.
-    if not user.language and language in dict(settings.LANGUAGES) and language != "zh-hans":
+    if (
+        not user.language
+        and language in dict(settings.LANGUAGES)
+        and language != settings.LANGUAGE_CODE
+    ):
         language_set(user=user, language=language)
 
 

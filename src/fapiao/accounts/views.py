@@ -1,6 +1,5 @@
 from allauth.account.views import SignupView
 from allauth.usersessions.views import ListUserSessionsView
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,14 +17,15 @@ from fapiao.accounts.forms import (
     ProfileForm,
     RoleForm,
 )
+from fapiao.accounts.language import remember_language
 from fapiao.accounts.middleware import SESSION_KEY
 from fapiao.accounts.models import Invitation, Organization, Role
 from fapiao.accounts.permissions import (
-    STAFF_PERMISSIONS,
     Perm,
     StaffPerm,
     org_required,
     perms_of,
+    staff_perms_of,
     staff_required,
 )
 from fapiao.rules import uscc
@@ -298,12 +298,7 @@ def profile(request):
         language = form.cleaned_data["language"]
         response = redirect("profile")
         if language:  # the browser's cookie too, so the pages stay in it after signing out
-            response.set_cookie(
-                settings.LANGUAGE_COOKIE_NAME,
-                language,
-                max_age=settings.LANGUAGE_COOKIE_AGE,
-                samesite=settings.LANGUAGE_COOKIE_SAMESITE,
-            )
+            remember_language(response, language)
         with translation.override(language or request.browser_language):
             messages.success(request, _("个人资料已保存。"))
         return response
@@ -333,8 +328,7 @@ def staff_home(request):
         {
             "queues": staff_queues(request),
             "calendar_missing": calendar_missing(today=timezone.localdate()),
-            "may_edit_calendar": StaffPerm.REVIEW_QUEUE
-            in STAFF_PERMISSIONS.get(request.user.staff_role, frozenset()),
+            "may_edit_calendar": StaffPerm.REVIEW_QUEUE in staff_perms_of(request.user),
         },
     )
 

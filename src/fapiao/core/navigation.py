@@ -76,9 +76,9 @@ def register_staff_queue(queue: StaffQueue) -> None:
 
 
 def staff_queues(request) -> list[dict]:
-    from fapiao.accounts.permissions import STAFF_PERMISSIONS
+    from fapiao.accounts.permissions import staff_perms_of
 
-    allowed = STAFF_PERMISSIONS.get(request.user.staff_role, frozenset())
+    allowed = staff_perms_of(request.user)
     return [
         {"label": q.label, "url": reverse(q.url_name), "count": q.count()}
         for q in _queues.values()

@@ -6,19 +6,18 @@ from fapiao.core.models import CalendarDay
 from fapiao.rules import workdays
 
 
+def _days(**filters) -> list[workdays.Day]:
+    rows = CalendarDay.objects.filter(**filters).values_list("day", "kind", "name")
+    return [workdays.Day(*row) for row in rows]
+
+
 def calendar_days(*, year: int) -> list[workdays.Day]:
-    return [
-        workdays.Day(day, kind, name)
-        for day, kind, name in CalendarDay.objects.filter(day__year=year).values_list(
-            "day", "kind", "name"
-        )
-    ]
+    return _days(day__year=year)
 
 
 def work_calendar(*, start: dt.date, end: dt.date) -> workdays.WorkCalendar:
     """The holidays and make-up working days between two dates (both included)."""
-    rows = CalendarDay.objects.filter(day__range=(start, end)).values_list("day", "kind", "name")
-    return workdays.WorkCalendar.of([workdays.Day(*row) for row in rows])
+    return workdays.WorkCalendar.of(_days(day__range=(start, end)))
 
 
 def calendar_years() -> set[int]:

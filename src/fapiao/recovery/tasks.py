@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from fapiao.accounts.language import in_language_of, subject_prefix
+from fapiao.core.mail import reason_line, request_status_body
 
 
 @task()
@@ -31,32 +32,29 @@ def recovery_notify(*, application_id: int, step: str) -> None:
         return
     with in_language_of(applicant):
         subject, opening = step_text(application, step)
-        link = settings.SITE_URL + reverse("recovery_detail", args=[application.pk])
-        lines = [
-            _("%(name)s，您好：") % {"name": applicant.get_full_name() or applicant.email},
-            "",
-            opening,
-            "",
-            _("申请编号：#%(id)s") % {"id": application.pk},
-            _("发票：%(identity)s") % {"identity": application.identity},
-            _("申请单位：%(organization)s") % {"organization": application.organization.name},
-            _("当前状态：%(status)s") % {"status": application.get_status_display()},
-        ]
-        if application.staff_reason and step in ("rejected", "more_info", "reminded", "approved"):
-            label = {
-                "rejected": _("驳回原因：%(reason)s"),
-                "approved": _("审核意见：%(reason)s"),
-            }.get(step) or _("需要补充：%(reason)s")
-            lines.append(label % {"reason": application.staff_reason})
+        extra = []
         if step == "approved" and application.invoice_id:
             invoice_link = settings.SITE_URL + reverse(
                 "invoice_detail", args=[application.invoice_id]
             )
-            lines.append(_("查看发票：%(link)s") % {"link": invoice_link})
-        lines += ["", _("查看申请：%(link)s") % {"link": link}, "", _("——发票平台")]
+            extra.append(_("查看发票：%(link)s") % {"link": invoice_link})
+        has_reason = step in ("rejected", "more_info", "reminded", "approved")
+        body = request_status_body(
+            name=applicant.get_full_name() or applicant.email,
+            opening=opening,
+            number=application.pk,
+            about=_("发票：%(identity)s") % {"identity": application.identity},
+            organization=application.organization.name,
+            status=application.get_status_display(),
+            link=settings.SITE_URL + reverse("recovery_detail", args=[application.pk]),
+            reason=reason_line(step, application.staff_reason)
+            if application.staff_reason and has_reason
+            else "",
+            extra=extra,
+        )
         subject = _("%(prefix)s%(subject)s（补录 #%(id)s）") % {
             "prefix": subject_prefix(),
             "subject": subject,
             "id": application.pk,
         }
-    EmailMessage(subject=subject, body="\n".join(lines), to=[applicant.email]).send()
+    EmailMessage(subject=subject, body=body, to=[applicant.email]).send()

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from fapiao.accounts.language import in_language_of, subject_prefix
+from fapiao.core.mail import reason_line, request_status_body
 
 
 @task()
@@ -49,29 +50,23 @@ def auth_request_notify(*, request_id: int, step: str) -> None:
     requester = request.submitted_by
     with in_language_of(requester):
         subject, opening = (_(text) for text in STEP_TEXT[step])
-        link = settings.SITE_URL + reverse("auth_request_detail", args=[request.pk])
-        lines = [
-            _("%(name)s，您好：") % {"name": requester.get_full_name()},
-            "",
-            opening,
-            "",
-            _("申请编号：#%(id)s") % {"id": request.pk},
-            _("申请事项：%(title)s") % {"title": request.title},
-            _("申请单位：%(organization)s") % {"organization": request.organization.name},
-            _("当前状态：%(status)s") % {"status": request.get_status_display()},
-        ]
-        if request.staff_message and step in ("rejected", "more_info", "approved"):
-            label = {
-                "rejected": _("驳回原因：%(reason)s"),
-                "more_info": _("需要补充：%(reason)s"),
-                "approved": _("审核意见：%(reason)s"),
-            }[step]
-            lines.append(label % {"reason": request.staff_message})
-        lines += ["", _("查看申请：%(link)s") % {"link": link}, "", _("——发票平台")]
+        has_reason = step in ("rejected", "more_info", "approved")
+        body = request_status_body(
+            name=requester.get_full_name(),
+            opening=opening,
+            number=request.pk,
+            about=_("申请事项：%(title)s") % {"title": request.title},
+            organization=request.organization.name,
+            status=request.get_status_display(),
+            link=settings.SITE_URL + reverse("auth_request_detail", args=[request.pk]),
+            reason=reason_line(step, request.staff_message)
+            if request.staff_message and has_reason
+            else "",
+        )
         message = EmailMessage(
             subject=_("%(prefix)s%(subject)s（#%(id)s）")
             % {"prefix": subject_prefix(), "subject": subject, "id": request.pk},
-            body="\n".join(lines),
+            body=body,
             to=[requester.email],
         )
         if step == "approved":
